@@ -1,0 +1,127 @@
+"""Registration, login, refresh-token rotation and logout (ADR 0004)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from auth.passwords import Passwords
+from auth.tokens import AccessTokens, new_refresh_token, refresh_token_digest
+from domain.commands import Login, Logout, Refresh, Register
+from domain.errors import Conflict, Unauthorized
+from domain.models import User
+from persistence import refresh_tokens, users
+from persistence.errors import DuplicateKey
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    user: User
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "user": self.user.as_dict(),
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+        }
+
+
+_BAD_LOGIN = "E-mail address or password is wrong."
+
+
+class AuthService:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        passwords: Passwords,
+        access_tokens: AccessTokens,
+        refresh_ttl: timedelta,
+    ) -> None:
+        self._pool = pool
+        self._passwords = passwords
+        self._access = access_tokens
+        self._refresh_ttl = refresh_ttl
+
+    async def register(self, cmd: Register) -> Session:
+        password_hash = await asyncio.to_thread(self._passwords.hash, cmd.password)
+        async with self._pool.acquire() as conn, conn.transaction():
+            try:
+                user = await users.insert(
+                    conn, uuid.uuid4(), str(cmd.email), cmd.display_name, password_hash
+                )
+            except DuplicateKey as exc:
+                raise Conflict(
+                    "An account with this e-mail address already exists.",
+                    {"field": "email"},
+                ) from exc
+            return await self._start_session(conn, user, family_id=uuid.uuid4())
+
+    async def login(self, cmd: Login) -> Session:
+        async with self._pool.acquire() as conn:
+            found = await users.credentials_by_email(conn, str(cmd.email))
+        user, password_hash = found if found else (None, None)
+        ok = await asyncio.to_thread(self._passwords.verify, password_hash, cmd.password)
+        if not ok or user is None:
+            raise Unauthorized(_BAD_LOGIN, {"reason": "bad_credentials"})
+        async with self._pool.acquire() as conn, conn.transaction():
+            return await self._start_session(conn, user, family_id=uuid.uuid4())
+
+    async def refresh(self, cmd: Refresh) -> Session:
+        """Rotate: spend the presented token and issue a new one in the same family.
+
+        Presenting a token that was already spent means it was copied: the whole family is
+        revoked, so both the thief and the owner must log in again.
+        """
+        async with self._pool.acquire() as conn, conn.transaction():
+            stored = await refresh_tokens.lock_by_digest(conn, refresh_token_digest(cmd.refresh_token))
+            if stored is None or stored.revoked_at is not None:
+                raise Unauthorized("The refresh token is not valid.", {"reason": "invalid"})
+            if stored.used_at is not None:
+                await refresh_tokens.revoke_family(conn, stored.family_id)
+                # Commit the revocation before answering: raising would roll it back.
+                reused = True
+            else:
+                reused = False
+                if stored.expires_at <= datetime.now(UTC):
+                    raise Unauthorized("The refresh token has expired.", {"reason": "expired"})
+                await refresh_tokens.mark_used(conn, stored.id)
+                user = await users.get(conn, stored.user_id)
+                if user is None:
+                    raise Unauthorized("The account no longer exists.", {"reason": "invalid"})
+                session = await self._start_session(conn, user, family_id=stored.family_id)
+        if reused:
+            raise Unauthorized(
+                "This refresh token was already used; every session of its login is now revoked.",
+                {"reason": "reused"},
+            )
+        return session
+
+    async def logout(self, cmd: Logout) -> None:
+        """Revoke the login the token belongs to. Unknown tokens are ignored (idempotent)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            stored = await refresh_tokens.lock_by_digest(conn, refresh_token_digest(cmd.refresh_token))
+            if stored is not None:
+                await refresh_tokens.revoke_family(conn, stored.family_id)
+
+    def authenticate(self, access_token: object) -> UUID:
+        """The user id of a valid access token; ``Unauthorized`` otherwise."""
+        return self._access.verify(access_token).user_id
+
+    async def _start_session(
+        self, conn: asyncpg.Connection, user: User, family_id: UUID
+    ) -> Session:
+        token = new_refresh_token()
+        expires = datetime.now(UTC) + self._refresh_ttl
+        await refresh_tokens.insert(conn, user.id, family_id, refresh_token_digest(token), expires)
+        return Session(user, self._access.issue(user.id), token, self._access.ttl_seconds)

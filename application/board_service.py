@@ -1,0 +1,276 @@
+"""Workspaces, projects, columns and tasks: every board operation of the core loop.
+
+Each mutation follows one path (``_mutate``): check access -> take the project's next ``seq``
+(which row-locks the project, serializing its writers) -> change rows -> append the event ->
+commit -> publish. A failure anywhere before the commit rolls everything back, the ``seq``
+increment included, so the log stays gapless and nothing is published.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from application.ports import EnterRoom, EventPublisher
+from domain import commands as c
+from domain.errors import InvalidPayload, NotFound
+from domain.events import EventType
+from domain.models import BoardSnapshot, Column, Project, ProjectEvent, Task, Workspace
+from domain.permissions import Action, WorkspaceRole, require
+from persistence import columns, events, projects, tasks, workspaces
+from persistence.positions import Anchor, UnknownSibling, place
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What a mutation did: the event to record and the entity to answer with."""
+
+    type: EventType
+    data: dict[str, Any]
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The ack of a mutation: its result and the event (with its ``seq``) that recorded it."""
+
+    result: dict[str, Any]
+    event: ProjectEvent
+
+
+Apply = Callable[[asyncpg.Connection, Project], Awaitable[Change]]
+
+
+def _missing(kind: str, ident: UUID, field: str) -> NotFound:
+    return NotFound(f"No {kind} {ident} in this project.", {"field": field, "id": str(ident)})
+
+
+class BoardService:
+    def __init__(self, pool: asyncpg.Pool, publisher: EventPublisher) -> None:
+        self._pool = pool
+        self._publisher = publisher
+
+    # --- workspaces -----------------------------------------------------------------------
+
+    async def create_workspace(self, user_id: UUID, cmd: c.CreateWorkspace) -> Workspace:
+        async with self._pool.acquire() as conn, conn.transaction():
+            return await workspaces.insert(conn, uuid.uuid4(), cmd.name, user_id)
+
+    async def list_workspaces(self, user_id: UUID) -> list[Workspace]:
+        async with self._pool.acquire() as conn:
+            return await workspaces.list_for_user(conn, user_id)
+
+    # --- projects -------------------------------------------------------------------------
+
+    async def create_project(self, user_id: UUID, cmd: c.CreateProject) -> Outcome:
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                await self._require_workspace(conn, cmd.workspace_id, user_id, Action.PROJECT_CREATE)
+                project = await projects.insert(
+                    conn, uuid.uuid4(), cmd.workspace_id, cmd.name, user_id
+                )
+                seq = await projects.next_seq(conn, project.id)
+                data = {"project": project.as_dict() | {"last_seq": seq}}
+                event = await events.append(
+                    conn, project.id, seq, EventType.PROJECT_CREATED, user_id, cmd.op_id, data
+                )
+        await self._publisher.publish(event)
+        return Outcome(data["project"], event)
+
+    async def list_projects(self, user_id: UUID, cmd: c.ListProjects) -> list[Project]:
+        async with self._pool.acquire() as conn:
+            await self._require_workspace(conn, cmd.workspace_id, user_id, Action.PROJECT_LIST)
+            return await projects.list_in_workspace(conn, cmd.workspace_id)
+
+    async def join_project(
+        self, user_id: UUID, cmd: c.JoinProject, enter_room: EnterRoom
+    ) -> BoardSnapshot:
+        """Enter the project's room, then read a snapshot.
+
+        Entering first means no event committed after the snapshot can be missed: the client
+        drops events with ``seq`` at or below the snapshot's and applies the rest.
+        """
+        async with self._pool.acquire() as conn:
+            await self._project_access(conn, cmd.project_id, user_id, Action.PROJECT_READ)
+            await enter_room(cmd.project_id)
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                found = await projects.access(conn, cmd.project_id, user_id)
+                if found is None:
+                    raise _missing("project", cmd.project_id, "project_id")
+                project = found[0]
+                return BoardSnapshot(
+                    project=project,
+                    columns=await columns.list_for_project(conn, project.id),
+                    tasks=await tasks.list_for_project(conn, project.id),
+                    seq=project.last_seq,
+                )
+
+    # --- columns --------------------------------------------------------------------------
+
+    async def create_column(self, user_id: UUID, cmd: c.CreateColumn) -> Outcome:
+        async def apply(conn: asyncpg.Connection, project: Project) -> Change:
+            column_id = uuid.uuid4()
+            position = await _place(
+                conn, "columns", "project_id", project.id, cmd.after_id, Anchor.END, column_id
+            )
+            column = await columns.insert(conn, column_id, project.id, cmd.name, position)
+            return Change(EventType.COLUMN_CREATED, {"column": column.as_dict()}, column.as_dict())
+
+        return await self._mutate(user_id, cmd, Action.COLUMN_WRITE, apply)
+
+    async def rename_column(self, user_id: UUID, cmd: c.RenameColumn) -> Outcome:
+        async def apply(conn: asyncpg.Connection, project: Project) -> Change:
+            column = await columns.rename(conn, cmd.column_id, project.id, cmd.name)
+            return _column_change(EventType.COLUMN_RENAMED, column, cmd.column_id)
+
+        return await self._mutate(user_id, cmd, Action.COLUMN_WRITE, apply)
+
+    async def move_column(self, user_id: UUID, cmd: c.MoveColumn) -> Outcome:
+        async def apply(conn: asyncpg.Connection, project: Project) -> Change:
+            if await columns.get(conn, cmd.column_id, project.id) is None:
+                raise _missing("column", cmd.column_id, "column_id")
+            position = await _place(
+                conn, "columns", "project_id", project.id, cmd.after_id, Anchor.START, cmd.column_id
+            )
+            column = await columns.move(conn, cmd.column_id, project.id, position)
+            return _column_change(EventType.COLUMN_MOVED, column, cmd.column_id)
+
+        return await self._mutate(user_id, cmd, Action.COLUMN_WRITE, apply)
+
+    async def delete_column(self, user_id: UUID, cmd: c.DeleteColumn) -> Outcome:
+        async def apply(conn: asyncpg.Connection, project: Project) -> Change:
+            if not await columns.delete(conn, cmd.column_id, project.id):
+                raise _missing("column", cmd.column_id, "column_id")
+            ids = {"column_id": str(cmd.column_id)}
+            return Change(EventType.COLUMN_DELETED, ids, ids)
+
+        return await self._mutate(user_id, cmd, Action.COLUMN_WRITE, apply)
+
+    # --- tasks ----------------------------------------------------------------------------
+
+    async def create_task(self, user_id: UUID, cmd: c.CreateTask) -> Outcome:
+        async def apply(conn: asyncpg.Connection, project: Project) -> Change:
+            if await columns.get(conn, cmd.column_id, project.id) is None:
+                raise _missing("column", cmd.column_id, "column_id")
+            task_id = uuid.uuid4()
+            position = await _place(
+                conn, "tasks", "column_id", cmd.column_id, cmd.after_id, Anchor.END, task_id
+            )
+            task = await tasks.insert(
+                conn, task_id, project.id, cmd.column_id, cmd.title, cmd.description, position,
+                user_id,
+            )
+            return Change(EventType.TASK_CREATED, {"task": task.as_dict()}, task.as_dict())
+
+        return await self._mutate(user_id, cmd, Action.TASK_WRITE, apply)
+
+    async def update_task(self, user_id: UUID, cmd: c.UpdateTask) -> Outcome:
+        if cmd.title is None and cmd.description is None:
+            raise InvalidPayload(
+                "Name at least one field to change.",
+                [{"field": "title", "message": "title or description is required"}],
+            )
+
+        async def apply(conn: asyncpg.Connection, project: Project) -> Change:
+            task = await tasks.update(conn, cmd.task_id, project.id, cmd.title, cmd.description)
+            return _task_change(EventType.TASK_UPDATED, task, cmd.task_id)
+
+        return await self._mutate(user_id, cmd, Action.TASK_WRITE, apply)
+
+    async def move_task(self, user_id: UUID, cmd: c.MoveTask) -> Outcome:
+        async def apply(conn: asyncpg.Connection, project: Project) -> Change:
+            if await tasks.get(conn, cmd.task_id, project.id) is None:
+                raise _missing("task", cmd.task_id, "task_id")
+            if await columns.get(conn, cmd.column_id, project.id) is None:
+                raise _missing("column", cmd.column_id, "column_id")
+            position = await _place(
+                conn, "tasks", "column_id", cmd.column_id, cmd.after_id, Anchor.START, cmd.task_id
+            )
+            task = await tasks.move(conn, cmd.task_id, project.id, cmd.column_id, position)
+            return _task_change(EventType.TASK_MOVED, task, cmd.task_id)
+
+        return await self._mutate(user_id, cmd, Action.TASK_WRITE, apply)
+
+    async def delete_task(self, user_id: UUID, cmd: c.DeleteTask) -> Outcome:
+        async def apply(conn: asyncpg.Connection, project: Project) -> Change:
+            if not await tasks.delete(conn, cmd.task_id, project.id):
+                raise _missing("task", cmd.task_id, "task_id")
+            ids = {"task_id": str(cmd.task_id)}
+            return Change(EventType.TASK_DELETED, ids, ids)
+
+        return await self._mutate(user_id, cmd, Action.TASK_WRITE, apply)
+
+    # --- the one write path ---------------------------------------------------------------
+
+    async def _mutate(
+        self, user_id: UUID, cmd: c.ProjectMutation, action: Action, apply: Apply
+    ) -> Outcome:
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                project = await self._project_access(conn, cmd.project_id, user_id, action)
+                seq = await projects.next_seq(conn, project.id)
+                change = await apply(conn, project)
+                event = await events.append(
+                    conn, project.id, seq, change.type, user_id, cmd.op_id, change.data
+                )
+        await self._publisher.publish(event)
+        return Outcome(change.result, event)
+
+    @staticmethod
+    async def _project_access(
+        conn: asyncpg.Connection, project_id: UUID, user_id: UUID, action: Action
+    ) -> Project:
+        found = await projects.access(conn, project_id, user_id)
+        if found is None:
+            # Same answer for "does not exist" and "another tenant's": existence is not leaked.
+            raise NotFound(f"No project {project_id}.", {"field": "project_id", "id": str(project_id)})
+        project, role = found
+        require(role, action)
+        return project
+
+    @staticmethod
+    async def _require_workspace(
+        conn: asyncpg.Connection, workspace_id: UUID, user_id: UUID, action: Action
+    ) -> WorkspaceRole:
+        role = await workspaces.role_of(conn, workspace_id, user_id)
+        if role is None:
+            raise NotFound(
+                f"No workspace {workspace_id}.", {"field": "workspace_id", "id": str(workspace_id)}
+            )
+        require(role, action)
+        return role
+
+
+async def _place(
+    conn: asyncpg.Connection,
+    table: str,
+    scope: str,
+    scope_id: UUID,
+    after_id: UUID | None,
+    anchor: Anchor,
+    moving_id: UUID,
+) -> str:
+    try:
+        return await place(conn, table, scope, scope_id, after_id, anchor, moving_id)
+    except UnknownSibling as exc:
+        raise NotFound(
+            f"after_id {after_id} is not a sibling in the target list.",
+            {"field": "after_id", "id": str(after_id)},
+        ) from exc
+
+
+def _column_change(kind: EventType, column: Column | None, column_id: UUID) -> Change:
+    if column is None:
+        raise _missing("column", column_id, "column_id")
+    return Change(kind, {"column": column.as_dict()}, column.as_dict())
+
+
+def _task_change(kind: EventType, task: Task | None, task_id: UUID) -> Change:
+    if task is None:
+        raise _missing("task", task_id, "task_id")
+    return Change(kind, {"task": task.as_dict()}, task.as_dict())

@@ -1,0 +1,18 @@
+"""What the application layer needs from the outside, as protocols (implemented in ``rooms``)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+from uuid import UUID
+
+from domain.models import ProjectEvent
+
+
+class EventPublisher(Protocol):
+    async def publish(self, event: ProjectEvent) -> None:
+        """Deliver a committed event to everyone watching its project, on every instance."""
+
+
+# Puts the calling connection into a project's room; the handler binds it to its socket.
+EnterRoom = Callable[[UUID], Awaitable[None]]

@@ -1,0 +1,85 @@
+"""Access JWTs and opaque refresh tokens (ADR 0004).
+
+Access tokens are short-lived HS256 JWTs with the algorithm pinned on verification and the claims
+``sub``, ``exp``, ``iat``, ``jti``, ``iss`` and ``typ="access"`` required. Refresh tokens are
+random opaque strings; only their SHA-256 digest is stored, so a database leak yields nothing
+usable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from uuid import UUID
+
+import jwt
+
+from domain.errors import Unauthorized
+
+ALGORITHM = "HS256"
+ISSUER = "boardroom"
+ACCESS_TYPE = "access"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: UUID
+    token_id: str
+    expires_at: int
+
+
+class AccessTokens:
+    def __init__(self, secret: str, ttl_seconds: int) -> None:
+        if len(secret) < 32:
+            raise ValueError("the JWT secret must be at least 32 characters")
+        self._secret = secret
+        self.ttl_seconds = ttl_seconds
+
+    def issue(self, user_id: UUID, now: float | None = None) -> str:
+        issued = int(now if now is not None else time.time())
+        claims = {
+            "sub": str(user_id),
+            "iat": issued,
+            "exp": issued + self.ttl_seconds,
+            "jti": uuid.uuid4().hex,
+            "iss": ISSUER,
+            "typ": ACCESS_TYPE,
+        }
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def verify(self, token: object) -> AccessClaims:
+        """Decode and check ``token``; any failure is ``Unauthorized`` with a reason."""
+        if not isinstance(token, str) or not token or len(token) > 2048:
+            raise Unauthorized("An access token is required.", {"reason": "missing"})
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                options={"require": ["sub", "exp", "iat", "jti", "iss", "typ"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("The access token has expired.", {"reason": "expired"}) from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("The access token is invalid.", {"reason": "invalid"}) from exc
+        if claims.get("typ") != ACCESS_TYPE:
+            raise Unauthorized("The token is not an access token.", {"reason": "invalid"})
+        try:
+            user_id = UUID(str(claims["sub"]))
+        except ValueError as exc:
+            raise Unauthorized("The access token is invalid.", {"reason": "invalid"}) from exc
+        return AccessClaims(user_id=user_id, token_id=str(claims["jti"]), expires_at=claims["exp"])
+
+
+def new_refresh_token() -> str:
+    """An opaque, unguessable refresh token (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def refresh_token_digest(token: str) -> bytes:
+    """What is stored and looked up: tokens are high-entropy, so a fast hash suffices."""
+    return hashlib.sha256(token.encode()).digest()

@@ -1,0 +1,146 @@
+"""Commands: what a client asks for, validated with limits before anything else happens.
+
+Commands are imperative (``CreateTask``); the events they produce are past tense
+(``task.created``). Every limit that protects the server lives here, next to the field it
+limits, so the protocol document and the validation cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+NAME_MAX = 100
+TITLE_MAX = 500
+DESCRIPTION_MAX = 20_000
+PASSWORD_MIN = 10
+PASSWORD_MAX = 256
+
+OpId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
+Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)]
+Password = Annotated[str, StringConstraints(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
+RefreshTokenText = Annotated[str, StringConstraints(min_length=16, max_length=200)]
+
+
+class Command(BaseModel):
+    """Base: unknown fields are refused rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Mutation(Command):
+    """A command that changes state carries the client-generated ``op_id`` it is known by."""
+
+    op_id: OpId
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+class Register(Command):
+    email: EmailStr = Field(max_length=254)
+    password: Password
+    display_name: Name
+
+
+class Login(Command):
+    email: EmailStr = Field(max_length=254)
+    password: Annotated[str, StringConstraints(min_length=1, max_length=PASSWORD_MAX)]
+
+
+class Refresh(Command):
+    refresh_token: RefreshTokenText
+
+
+class Logout(Command):
+    refresh_token: RefreshTokenText
+
+
+# --- workspaces and projects ----------------------------------------------------------------
+
+
+class CreateWorkspace(Mutation):
+    name: Name
+
+
+class ListWorkspaces(Command):
+    pass
+
+
+class CreateProject(Mutation):
+    workspace_id: UUID
+    name: Name
+
+
+class ListProjects(Command):
+    workspace_id: UUID
+
+
+class JoinProject(Command):
+    project_id: UUID
+
+
+class LeaveProject(Command):
+    project_id: UUID
+
+
+# --- columns --------------------------------------------------------------------------------
+
+
+class ProjectMutation(Mutation):
+    """Every board mutation names its project, so it is authorized before anything is read."""
+
+    project_id: UUID
+
+
+class CreateColumn(ProjectMutation):
+    name: Name
+    after_id: UUID | None = Field(
+        default=None, description="Column to place the new one after; null appends at the end."
+    )
+
+
+class RenameColumn(ProjectMutation):
+    column_id: UUID
+    name: Name
+
+
+class MoveColumn(ProjectMutation):
+    column_id: UUID
+    after_id: UUID | None = Field(description="Column it goes after; null puts it first.")
+
+
+class DeleteColumn(ProjectMutation):
+    column_id: UUID
+
+
+# --- tasks ----------------------------------------------------------------------------------
+
+
+class CreateTask(ProjectMutation):
+    column_id: UUID
+    title: Title
+    description: Description = ""
+    after_id: UUID | None = Field(
+        default=None, description="Task to place the new one after; null appends at the end."
+    )
+
+
+class UpdateTask(ProjectMutation):
+    task_id: UUID
+    title: Title | None = None
+    description: Description | None = None
+
+
+class MoveTask(ProjectMutation):
+    task_id: UUID
+    column_id: UUID
+    after_id: UUID | None = Field(description="Task it goes after; null puts it first.")
+
+
+class DeleteTask(ProjectMutation):
+    task_id: UUID

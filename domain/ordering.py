@@ -1,0 +1,15 @@
+"""Fractional (lexicographic) order keys for columns and tasks (ADR 0006).
+
+A move computes one key strictly between the neighbours' keys, so it writes one row and emits one
+event; siblings are never renumbered. Keys compare as plain byte strings, which is why the
+database columns holding them use the "C" collation.
+"""
+
+from __future__ import annotations
+
+from fractional_indexing import generate_key_between
+
+
+def key_between(before: str | None, after: str | None) -> str:
+    """A key that sorts after ``before`` and before ``after`` (either may be open)."""
+    return str(generate_key_between(before, after))

@@ -1,0 +1,77 @@
+"""The one translation of errors to the wire: Socket.IO acks and REST responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from domain.errors import BoardroomError, InternalError, InvalidPayload
+from handlers.jsonbody import json_response
+
+log = logging.getLogger(__name__)
+
+HTTP_STATUS = {
+    "invalid_payload": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "payload_too_large": 413,
+    "rate_limited": 429,
+    "internal": 500,
+    "unavailable": 503,
+}
+
+
+def invalid_payload(exc: ValidationError) -> InvalidPayload:
+    """One entry per offending field, named by its dotted path."""
+    fields = [
+        {
+            "field": ".".join(str(part) for part in err["loc"]) or "(payload)",
+            "message": err["msg"],
+            "type": err["type"],
+        }
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+    return InvalidPayload("The payload is invalid.", fields)
+
+
+def as_boardroom_error(exc: Exception) -> BoardroomError:
+    if isinstance(exc, BoardroomError):
+        return exc
+    if isinstance(exc, ValidationError):
+        return invalid_payload(exc)
+    log.exception("unhandled error", exc_info=exc)
+    return InternalError("Something went wrong on our side; it has been logged.")
+
+
+def error_ack(exc: Exception) -> dict[str, Any]:
+    return {"ok": False, "error": as_boardroom_error(exc).to_dict()}
+
+
+def error_response(exc: Exception) -> web.Response:
+    error = as_boardroom_error(exc)
+    response = json_response({"error": error.to_dict()}, status=HTTP_STATUS[error.code])
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(max(1, round(retry_after)))
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except web.HTTPRequestEntityTooLarge:
+        return json_response(
+            {"error": {"code": "payload_too_large", "message": "The request body is too large."}},
+            status=413,
+        )
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        return error_response(exc)

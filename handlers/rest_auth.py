@@ -1,0 +1,42 @@
+"""REST: register, login, refresh, logout (docs/protocol.md, "REST")."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from application.auth_service import AuthService
+from domain.commands import Login, Logout, Refresh, Register
+from handlers.jsonbody import json_response, read_json_object
+
+AUTH_SERVICE: web.AppKey[AuthService] = web.AppKey("auth_service", AuthService)
+
+
+async def register(request: web.Request) -> web.Response:
+    cmd = Register.model_validate(await read_json_object(request))
+    session = await request.app[AUTH_SERVICE].register(cmd)
+    return json_response(session.as_dict(), status=201)
+
+
+async def login(request: web.Request) -> web.Response:
+    cmd = Login.model_validate(await read_json_object(request))
+    session = await request.app[AUTH_SERVICE].login(cmd)
+    return json_response(session.as_dict())
+
+
+async def refresh(request: web.Request) -> web.Response:
+    cmd = Refresh.model_validate(await read_json_object(request))
+    session = await request.app[AUTH_SERVICE].refresh(cmd)
+    return json_response(session.as_dict())
+
+
+async def logout(request: web.Request) -> web.Response:
+    cmd = Logout.model_validate(await read_json_object(request))
+    await request.app[AUTH_SERVICE].logout(cmd)
+    return web.Response(status=204)
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_post("/api/v1/auth/register", register)
+    app.router.add_post("/api/v1/auth/login", login)
+    app.router.add_post("/api/v1/auth/refresh", refresh)
+    app.router.add_post("/api/v1/auth/logout", logout)

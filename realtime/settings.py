@@ -1,0 +1,93 @@
+"""All configuration, read once from environment variables (listed in README.md)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+
+class Mode(StrEnum):
+    DEV = "dev"
+    PRODUCTION = "production"
+
+
+class SettingsError(RuntimeError):
+    """The configuration cannot work; the message says what to set."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOARDROOM_", extra="ignore", populate_by_name=True)
+
+    mode: Mode = Mode.PRODUCTION
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str | None = Field(
+        default=None, description="URL users open; defaults to http://HOST:PORT"
+    )
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "BOARDROOM_DATABASE_URL")
+    )
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "BOARDROOM_REDIS_URL")
+    )
+    redis_channel: str = "boardroom"
+    jwt_secret: str | None = None
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600)
+    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=3600)
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    db_pool_min: int = Field(default=2, ge=1)
+    db_pool_max: int = Field(default=10, ge=1)
+    max_message_bytes: int = Field(default=64 * 1024, ge=1024)
+    data_dir: Path = Path(".boardroom")
+    log_level: str = "INFO"
+    static_dir: Path = Field(
+        default_factory=lambda: Path(__file__).resolve().parent.parent / "static_client"
+    )
+    argon2_memory_kib: int = Field(default=19 * 1024, ge=19 * 1024)
+    argon2_time_cost: int = Field(default=2, ge=2)
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _secret_policy(self) -> Settings:
+        if self.jwt_secret is None:
+            if self.mode is Mode.PRODUCTION:
+                raise SettingsError(
+                    "BOARDROOM_JWT_SECRET is not set. In production the JWT signing key must be "
+                    "configured (at least 32 characters, e.g. `python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))'`)."
+                )
+            self.jwt_secret = secrets.token_urlsafe(48)
+            log.warning(
+                "dev mode: generated a random JWT secret; tokens will not survive a restart"
+            )
+        elif len(self.jwt_secret) < 32:
+            raise SettingsError("BOARDROOM_JWT_SECRET must be at least 32 characters long.")
+        return self
+
+    @property
+    def url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def origins(self) -> list[str]:
+        """Origins whose browsers may open a socket; by default the server's own URL."""
+        if self.allowed_origins:
+            return self.allowed_origins
+        own = [self.url]
+        if self.host in ("127.0.0.1", "localhost"):
+            own += [f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"]
+        return sorted(set(own))
