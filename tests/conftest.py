@@ -1,0 +1,145 @@
+"""Fixtures: real PostgreSQL and Redis (from the environment, else embedded), real servers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+import asyncpg
+import pytest
+
+from persistence.migrations import migrate
+from realtime.app import create_app
+from realtime.embedded import EmbeddedPostgres, EmbeddedRedis
+from realtime.settings import Mode, Settings
+from tests.support import JWT_SECRET, Api, Client, ServerProcess, connect, free_port
+
+
+@dataclass(frozen=True)
+class Services:
+    database_url: str
+    redis_url: str
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+async def _create_database(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def _drop_database(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[Services]:
+    """One fresh, migrated database per test session; Redis as configured or embedded."""
+    embedded_pg = embedded_redis = None
+    admin_url = os.environ.get("DATABASE_URL")
+    if not admin_url:
+        embedded_pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="boardroom-test-pg-")))
+        admin_url = embedded_pg.start()
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        embedded_redis = EmbeddedRedis()
+        redis_url = embedded_redis.start()
+    name = f"boardroom_test_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_create_database(admin_url, name))
+    database_url = _with_database(admin_url, name)
+    asyncio.run(migrate(database_url))
+    try:
+        yield Services(database_url, redis_url)
+    finally:
+        asyncio.run(_drop_database(admin_url, name))
+        if embedded_redis:
+            embedded_redis.stop()
+        if embedded_pg:
+            embedded_pg.stop()
+
+
+@pytest.fixture
+def settings(services: Services) -> Settings:
+    return Settings(
+        mode=Mode.DEV,
+        database_url=services.database_url,
+        redis_url=services.redis_url,
+        redis_channel=f"boardroom-test-{uuid.uuid4().hex[:8]}",
+        jwt_secret=JWT_SECRET,
+        allowed_origins=["http://allowed.example"],
+        db_pool_min=1,
+        db_pool_max=5,
+    )
+
+
+@pytest.fixture
+async def base_url(aiohttp_server, settings: Settings) -> str:  # type: ignore[no-untyped-def]
+    server = await aiohttp_server(await create_app(settings))
+    return str(server.make_url("")).rstrip("/")
+
+
+@pytest.fixture
+async def api(base_url: str) -> AsyncIterator[Api]:
+    async with aiohttp.ClientSession() as http:
+        yield Api(base_url, http)
+
+
+@pytest.fixture
+async def db(services: Services) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(services.database_url)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+async def client_factory(base_url: str) -> AsyncIterator[Callable[..., Awaitable[Client]]]:
+    """Connect real Socket.IO clients to the in-process server; all disconnected afterwards."""
+    clients: list[Client] = []
+
+    async def factory(token: str | None, url: str | None = None) -> Client:
+        client = await connect(url or base_url, token)
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        await client.sio.disconnect()
+
+
+@pytest.fixture
+def two_servers(services: Services) -> Iterator[list[ServerProcess]]:
+    """Two ``boardroom serve`` processes sharing one PostgreSQL and one Redis."""
+    ports = [free_port(), free_port()]
+    origins = ",".join(f"http://{host}:{p}" for p in ports for host in ("127.0.0.1", "localhost"))
+    env = {
+        "DATABASE_URL": services.database_url,
+        "REDIS_URL": services.redis_url,
+        "BOARDROOM_REDIS_CHANNEL": f"boardroom-test-{uuid.uuid4().hex[:8]}",
+        "BOARDROOM_JWT_SECRET": JWT_SECRET,
+        "BOARDROOM_ALLOWED_ORIGINS": origins,
+    }
+    servers: list[ServerProcess] = []
+    try:
+        for port in ports:
+            servers.append(ServerProcess(port, env))
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()

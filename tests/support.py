@@ -1,0 +1,168 @@
+"""Test support: real clients (HTTP and Socket.IO) and server processes, no mocks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import socketio
+
+ROOT = Path(__file__).resolve().parent.parent
+JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+
+
+def op() -> str:
+    return f"op-{uuid.uuid4().hex}"
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
+
+
+@dataclass
+class Account:
+    user_id: str
+    email: str
+    password: str
+    access_token: str
+    refresh_token: str
+
+
+class Api:
+    """The REST surface over a real socket."""
+
+    def __init__(self, base_url: str, http: aiohttp.ClientSession) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = http
+
+    async def post(self, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+        kwargs: dict[str, Any] = {"data": raw} if raw is not None else {"json": body}
+        async with self.http.post(self.base_url + path, **kwargs) as resp:
+            text = await resp.text()
+            return resp.status, (await resp.json(content_type=None)) if text else None
+
+    async def register(self, prefix: str = "user", password: str = "correct horse battery") -> Account:
+        email = unique_email(prefix)
+        status, body = await self.post(
+            "/api/v1/auth/register",
+            {"email": email, "password": password, "display_name": prefix.title()},
+        )
+        assert status == 201, body
+        return Account(body["user"]["id"], email, password, body["access_token"], body["refresh_token"])
+
+
+@dataclass
+class Client:
+    """A real python-socketio client that records every project event it receives."""
+
+    sio: socketio.AsyncClient
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    async def call(self, event: str, payload: Any = None, timeout: float = 10) -> dict[str, Any]:
+        args = () if payload is None else (payload,)
+        reply: dict[str, Any] = await self.sio.call(event, *args, timeout=timeout)
+        return reply
+
+    async def ok(self, event: str, payload: Any = None) -> dict[str, Any]:
+        reply = await self.call(event, payload)
+        assert reply["ok"] is True, reply
+        return reply
+
+    async def wait_for_event(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for event in self.events:
+                if predicate(event):
+                    return event
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"no matching event within {timeout}s; received {self.events}")
+
+
+async def connect(base_url: str, token: str | None, **kwargs: Any) -> Client:
+    sio = socketio.AsyncClient(reconnection=False)
+    client = Client(sio)
+
+    @sio.on("event")
+    async def on_event(data: dict[str, Any]) -> None:
+        client.events.append(data)
+
+    auth = {"token": token} if token is not None else None
+    await sio.connect(base_url, auth=auth, transports=["websocket"], wait_timeout=5, **kwargs)
+    return client
+
+
+@dataclass
+class Board:
+    """A workspace with one project and one column, made through the real socket events."""
+
+    workspace_id: str
+    project_id: str
+    column_id: str
+
+
+async def make_board(client: Client) -> Board:
+    ws = await client.ok("workspace:create", {"op_id": op(), "name": "Team"})
+    project = await client.ok(
+        "project:create", {"op_id": op(), "workspace_id": ws["data"]["id"], "name": "Launch"}
+    )
+    project_id = project["data"]["id"]
+    column = await client.ok(
+        "column:create", {"op_id": op(), "project_id": project_id, "name": "To do"}
+    )
+    return Board(ws["data"]["id"], project_id, column["data"]["id"])
+
+
+def free_port() -> int:
+    from realtime.embedded import free_port as _free_port
+
+    return _free_port()
+
+
+class ServerProcess:
+    """``boardroom serve`` in its own process, as in production."""
+
+    def __init__(self, port: int, env: dict[str, str]) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "realtime.cli", "serve", "--port", str(port)],
+            env={**os.environ, **env},
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()}")  # type: ignore[union-attr]
+            try:
+                with urllib.request.urlopen(self.url + "/readyz", timeout=1) as resp:  # noqa: S310
+                    if resp.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not become ready")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
