@@ -17,6 +17,7 @@ from domain.commands import Login, Logout, Refresh, Register
 from domain.errors import Conflict, Unauthorized
 from domain.models import User
 from persistence import refresh_tokens, users
+from persistence.db import Connection
 from persistence.errors import DuplicateKey
 
 
@@ -84,7 +85,9 @@ class AuthService:
         revoked, so both the thief and the owner must log in again.
         """
         async with self._pool.acquire() as conn, conn.transaction():
-            stored = await refresh_tokens.lock_by_digest(conn, refresh_token_digest(cmd.refresh_token))
+            stored = await refresh_tokens.lock_by_digest(
+                conn, refresh_token_digest(cmd.refresh_token)
+            )
             if stored is None or stored.revoked_at is not None:
                 raise Unauthorized("The refresh token is not valid.", {"reason": "invalid"})
             if stored.used_at is not None:
@@ -110,7 +113,9 @@ class AuthService:
     async def logout(self, cmd: Logout) -> None:
         """Revoke the login the token belongs to. Unknown tokens are ignored (idempotent)."""
         async with self._pool.acquire() as conn, conn.transaction():
-            stored = await refresh_tokens.lock_by_digest(conn, refresh_token_digest(cmd.refresh_token))
+            stored = await refresh_tokens.lock_by_digest(
+                conn, refresh_token_digest(cmd.refresh_token)
+            )
             if stored is not None:
                 await refresh_tokens.revoke_family(conn, stored.family_id)
 
@@ -118,9 +123,7 @@ class AuthService:
         """The user id of a valid access token; ``Unauthorized`` otherwise."""
         return self._access.verify(access_token).user_id
 
-    async def _start_session(
-        self, conn: asyncpg.Connection, user: User, family_id: UUID
-    ) -> Session:
+    async def _start_session(self, conn: Connection, user: User, family_id: UUID) -> Session:
         token = new_refresh_token()
         expires = datetime.now(UTC) + self._refresh_ttl
         await refresh_tokens.insert(conn, user.id, family_id, refresh_token_digest(token), expires)

@@ -23,6 +23,7 @@ from domain.events import EventType
 from domain.models import BoardSnapshot, Column, Project, ProjectEvent, Task, Workspace
 from domain.permissions import Action, WorkspaceRole, require
 from persistence import columns, events, projects, tasks, workspaces
+from persistence.db import Connection
 from persistence.positions import Anchor, UnknownSibling, place
 
 
@@ -43,7 +44,7 @@ class Outcome:
     event: ProjectEvent
 
 
-Apply = Callable[[asyncpg.Connection, Project], Awaitable[Change]]
+Apply = Callable[[Connection, Project], Awaitable[Change]]
 
 
 def _missing(kind: str, ident: UUID, field: str) -> NotFound:
@@ -68,17 +69,14 @@ class BoardService:
     # --- projects -------------------------------------------------------------------------
 
     async def create_project(self, user_id: UUID, cmd: c.CreateProject) -> Outcome:
-        async with self._pool.acquire() as conn:
-            async with conn.transaction():
-                await self._require_workspace(conn, cmd.workspace_id, user_id, Action.PROJECT_CREATE)
-                project = await projects.insert(
-                    conn, uuid.uuid4(), cmd.workspace_id, cmd.name, user_id
-                )
-                seq = await projects.next_seq(conn, project.id)
-                data = {"project": project.as_dict() | {"last_seq": seq}}
-                event = await events.append(
-                    conn, project.id, seq, EventType.PROJECT_CREATED, user_id, cmd.op_id, data
-                )
+        async with self._pool.acquire() as conn, conn.transaction():
+            await self._require_workspace(conn, cmd.workspace_id, user_id, Action.PROJECT_CREATE)
+            project = await projects.insert(conn, uuid.uuid4(), cmd.workspace_id, cmd.name, user_id)
+            seq = await projects.next_seq(conn, project.id)
+            data = {"project": project.as_dict() | {"last_seq": seq}}
+            event = await events.append(
+                conn, project.id, seq, EventType.PROJECT_CREATED, user_id, cmd.op_id, data
+            )
         await self._publisher.publish(event)
         return Outcome(data["project"], event)
 
@@ -113,7 +111,7 @@ class BoardService:
     # --- columns --------------------------------------------------------------------------
 
     async def create_column(self, user_id: UUID, cmd: c.CreateColumn) -> Outcome:
-        async def apply(conn: asyncpg.Connection, project: Project) -> Change:
+        async def apply(conn: Connection, project: Project) -> Change:
             column_id = uuid.uuid4()
             position = await _place(
                 conn, "columns", "project_id", project.id, cmd.after_id, Anchor.END, column_id
@@ -124,14 +122,14 @@ class BoardService:
         return await self._mutate(user_id, cmd, Action.COLUMN_WRITE, apply)
 
     async def rename_column(self, user_id: UUID, cmd: c.RenameColumn) -> Outcome:
-        async def apply(conn: asyncpg.Connection, project: Project) -> Change:
+        async def apply(conn: Connection, project: Project) -> Change:
             column = await columns.rename(conn, cmd.column_id, project.id, cmd.name)
             return _column_change(EventType.COLUMN_RENAMED, column, cmd.column_id)
 
         return await self._mutate(user_id, cmd, Action.COLUMN_WRITE, apply)
 
     async def move_column(self, user_id: UUID, cmd: c.MoveColumn) -> Outcome:
-        async def apply(conn: asyncpg.Connection, project: Project) -> Change:
+        async def apply(conn: Connection, project: Project) -> Change:
             if await columns.get(conn, cmd.column_id, project.id) is None:
                 raise _missing("column", cmd.column_id, "column_id")
             position = await _place(
@@ -143,7 +141,7 @@ class BoardService:
         return await self._mutate(user_id, cmd, Action.COLUMN_WRITE, apply)
 
     async def delete_column(self, user_id: UUID, cmd: c.DeleteColumn) -> Outcome:
-        async def apply(conn: asyncpg.Connection, project: Project) -> Change:
+        async def apply(conn: Connection, project: Project) -> Change:
             if not await columns.delete(conn, cmd.column_id, project.id):
                 raise _missing("column", cmd.column_id, "column_id")
             ids = {"column_id": str(cmd.column_id)}
@@ -154,7 +152,7 @@ class BoardService:
     # --- tasks ----------------------------------------------------------------------------
 
     async def create_task(self, user_id: UUID, cmd: c.CreateTask) -> Outcome:
-        async def apply(conn: asyncpg.Connection, project: Project) -> Change:
+        async def apply(conn: Connection, project: Project) -> Change:
             if await columns.get(conn, cmd.column_id, project.id) is None:
                 raise _missing("column", cmd.column_id, "column_id")
             task_id = uuid.uuid4()
@@ -162,7 +160,13 @@ class BoardService:
                 conn, "tasks", "column_id", cmd.column_id, cmd.after_id, Anchor.END, task_id
             )
             task = await tasks.insert(
-                conn, task_id, project.id, cmd.column_id, cmd.title, cmd.description, position,
+                conn,
+                task_id,
+                project.id,
+                cmd.column_id,
+                cmd.title,
+                cmd.description,
+                position,
                 user_id,
             )
             return Change(EventType.TASK_CREATED, {"task": task.as_dict()}, task.as_dict())
@@ -176,14 +180,14 @@ class BoardService:
                 [{"field": "title", "message": "title or description is required"}],
             )
 
-        async def apply(conn: asyncpg.Connection, project: Project) -> Change:
+        async def apply(conn: Connection, project: Project) -> Change:
             task = await tasks.update(conn, cmd.task_id, project.id, cmd.title, cmd.description)
             return _task_change(EventType.TASK_UPDATED, task, cmd.task_id)
 
         return await self._mutate(user_id, cmd, Action.TASK_WRITE, apply)
 
     async def move_task(self, user_id: UUID, cmd: c.MoveTask) -> Outcome:
-        async def apply(conn: asyncpg.Connection, project: Project) -> Change:
+        async def apply(conn: Connection, project: Project) -> Change:
             if await tasks.get(conn, cmd.task_id, project.id) is None:
                 raise _missing("task", cmd.task_id, "task_id")
             if await columns.get(conn, cmd.column_id, project.id) is None:
@@ -197,7 +201,7 @@ class BoardService:
         return await self._mutate(user_id, cmd, Action.TASK_WRITE, apply)
 
     async def delete_task(self, user_id: UUID, cmd: c.DeleteTask) -> Outcome:
-        async def apply(conn: asyncpg.Connection, project: Project) -> Change:
+        async def apply(conn: Connection, project: Project) -> Change:
             if not await tasks.delete(conn, cmd.task_id, project.id):
                 raise _missing("task", cmd.task_id, "task_id")
             ids = {"task_id": str(cmd.task_id)}
@@ -210,32 +214,33 @@ class BoardService:
     async def _mutate(
         self, user_id: UUID, cmd: c.ProjectMutation, action: Action, apply: Apply
     ) -> Outcome:
-        async with self._pool.acquire() as conn:
-            async with conn.transaction():
-                project = await self._project_access(conn, cmd.project_id, user_id, action)
-                seq = await projects.next_seq(conn, project.id)
-                change = await apply(conn, project)
-                event = await events.append(
-                    conn, project.id, seq, change.type, user_id, cmd.op_id, change.data
-                )
+        async with self._pool.acquire() as conn, conn.transaction():
+            project = await self._project_access(conn, cmd.project_id, user_id, action)
+            seq = await projects.next_seq(conn, project.id)
+            change = await apply(conn, project)
+            event = await events.append(
+                conn, project.id, seq, change.type, user_id, cmd.op_id, change.data
+            )
         await self._publisher.publish(event)
         return Outcome(change.result, event)
 
     @staticmethod
     async def _project_access(
-        conn: asyncpg.Connection, project_id: UUID, user_id: UUID, action: Action
+        conn: Connection, project_id: UUID, user_id: UUID, action: Action
     ) -> Project:
         found = await projects.access(conn, project_id, user_id)
         if found is None:
             # Same answer for "does not exist" and "another tenant's": existence is not leaked.
-            raise NotFound(f"No project {project_id}.", {"field": "project_id", "id": str(project_id)})
+            raise NotFound(
+                f"No project {project_id}.", {"field": "project_id", "id": str(project_id)}
+            )
         project, role = found
         require(role, action)
         return project
 
     @staticmethod
     async def _require_workspace(
-        conn: asyncpg.Connection, workspace_id: UUID, user_id: UUID, action: Action
+        conn: Connection, workspace_id: UUID, user_id: UUID, action: Action
     ) -> WorkspaceRole:
         role = await workspaces.role_of(conn, workspace_id, user_id)
         if role is None:
@@ -247,7 +252,7 @@ class BoardService:
 
 
 async def _place(
-    conn: asyncpg.Connection,
+    conn: Connection,
     table: str,
     scope: str,
     scope_id: UUID,

@@ -11,7 +11,9 @@ from domain.errors import InvalidPayload
 
 
 def json_response(body: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(body, default=str), status=status, content_type="application/json")
+    return web.Response(
+        body=orjson.dumps(body, default=str), status=status, content_type="application/json"
+    )
 
 
 async def read_json_object(request: web.Request) -> dict[str, Any]:

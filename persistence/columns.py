@@ -8,6 +8,7 @@ import asyncpg
 from pypika import functions as fn
 
 from domain.models import Column
+from persistence.db import Connection, returned
 from persistence.sql import Query, columns, p
 
 c = columns
@@ -46,31 +47,29 @@ def _column(row: asyncpg.Record | None) -> Column | None:
 
 
 async def insert(
-    conn: asyncpg.Connection, column_id: UUID, project_id: UUID, name: str, position: str
+    conn: Connection, column_id: UUID, project_id: UUID, name: str, position: str
 ) -> Column:
-    return Column(**dict(await conn.fetchrow(_INSERT, column_id, project_id, name, position)))
+    return Column(
+        **dict(returned(await conn.fetchrow(_INSERT, column_id, project_id, name, position)))
+    )
 
 
-async def get(conn: asyncpg.Connection, column_id: UUID, project_id: UUID) -> Column | None:
+async def get(conn: Connection, column_id: UUID, project_id: UUID) -> Column | None:
     return _column(await conn.fetchrow(_GET, column_id, project_id))
 
 
-async def list_for_project(conn: asyncpg.Connection, project_id: UUID) -> list[Column]:
+async def list_for_project(conn: Connection, project_id: UUID) -> list[Column]:
     return [Column(**dict(r)) for r in await conn.fetch(_LIST, project_id)]
 
 
-async def rename(
-    conn: asyncpg.Connection, column_id: UUID, project_id: UUID, name: str
-) -> Column | None:
+async def rename(conn: Connection, column_id: UUID, project_id: UUID, name: str) -> Column | None:
     return _column(await conn.fetchrow(_RENAME, column_id, project_id, name))
 
 
-async def move(
-    conn: asyncpg.Connection, column_id: UUID, project_id: UUID, position: str
-) -> Column | None:
+async def move(conn: Connection, column_id: UUID, project_id: UUID, position: str) -> Column | None:
     return _column(await conn.fetchrow(_MOVE, column_id, project_id, position))
 
 
-async def delete(conn: asyncpg.Connection, column_id: UUID, project_id: UUID) -> bool:
+async def delete(conn: Connection, column_id: UUID, project_id: UUID) -> bool:
     """Delete a column and (by cascade) its tasks."""
     return await conn.fetchval(_DELETE, column_id, project_id) is not None

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import asyncpg
 import orjson
+from asyncpg.pool import PoolConnectionProxy
+
+# What repositories accept: a plain connection or one borrowed from the pool.
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 
 def _dumps(value: object) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def _init_connection(conn: asyncpg.Connection[asyncpg.Record]) -> None:
     for type_name in ("json", "jsonb"):
         await conn.set_type_codec(
             type_name, encoder=_dumps, decoder=orjson.loads, schema="pg_catalog"
@@ -22,3 +28,10 @@ def make_pool(dsn: str, min_size: int, max_size: int) -> asyncpg.Pool:
     return asyncpg.create_pool(
         dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=10
     )
+
+
+def returned(row: asyncpg.Record | None) -> asyncpg.Record:
+    """The row of an ``INSERT ... RETURNING``, which always yields one."""
+    if row is None:
+        raise RuntimeError("INSERT ... RETURNING produced no row")
+    return row

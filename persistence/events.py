@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
 from domain.models import ProjectEvent
+from persistence.db import Connection
 from persistence.sql import Query, p, project_events
 
 e = project_events
@@ -28,7 +27,7 @@ _SINCE = str(
 
 
 async def append(
-    conn: asyncpg.Connection,
+    conn: Connection,
     project_id: UUID,
     seq: int,
     event_type: str,
@@ -41,6 +40,6 @@ async def append(
 
 
 async def since(
-    conn: asyncpg.Connection, project_id: UUID, after_seq: int, limit: int
+    conn: Connection, project_id: UUID, after_seq: int, limit: int
 ) -> list[ProjectEvent]:
     return [ProjectEvent(**dict(r)) for r in await conn.fetch(_SINCE, project_id, after_seq, limit)]

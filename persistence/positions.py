@@ -10,11 +10,11 @@ from enum import Enum
 from functools import cache
 from uuid import UUID
 
-import asyncpg
 from pypika import Table
 from pypika import functions as fn
 
 from domain.ordering import key_between
+from persistence.db import Connection
 from persistence.sql import Query, p
 
 
@@ -49,7 +49,7 @@ def _queries(table_name: str, scope: str) -> tuple[str, str, str, str]:
 
 
 async def place(
-    conn: asyncpg.Connection,
+    conn: Connection,
     table: str,
     scope: str,
     scope_id: UUID,
@@ -68,4 +68,3 @@ async def place(
         raise UnknownSibling(str(after_id))
     following = await conn.fetchval(first_after, scope_id, moving_id, before)
     return key_between(before, following)
-

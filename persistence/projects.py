@@ -8,6 +8,7 @@ import asyncpg
 
 from domain.models import Project
 from domain.permissions import WorkspaceRole
+from persistence.db import Connection, returned
 from persistence.sql import Query, p, project_members, projects, workspace_members
 
 pr, wm, pm = projects, workspace_members, project_members
@@ -52,25 +53,25 @@ def _project(row: asyncpg.Record) -> Project:
 
 
 async def insert(
-    conn: asyncpg.Connection, project_id: UUID, workspace_id: UUID, name: str, creator: UUID
+    conn: Connection, project_id: UUID, workspace_id: UUID, name: str, creator: UUID
 ) -> Project:
-    row = await conn.fetchrow(_INSERT, project_id, workspace_id, name, creator)
+    row = returned(await conn.fetchrow(_INSERT, project_id, workspace_id, name, creator))
     await conn.execute(_ADD_MEMBER, project_id, creator, "manager")
     return _project(row)
 
 
-async def list_in_workspace(conn: asyncpg.Connection, workspace_id: UUID) -> list[Project]:
+async def list_in_workspace(conn: Connection, workspace_id: UUID) -> list[Project]:
     return [_project(r) for r in await conn.fetch(_IN_WORKSPACE, workspace_id)]
 
 
 async def access(
-    conn: asyncpg.Connection, project_id: UUID, user_id: UUID
+    conn: Connection, project_id: UUID, user_id: UUID
 ) -> tuple[Project, WorkspaceRole] | None:
     row = await conn.fetchrow(_ACCESS, project_id, user_id)
     return (_project(row), WorkspaceRole(row["role"])) if row else None
 
 
-async def next_seq(conn: asyncpg.Connection, project_id: UUID) -> int:
+async def next_seq(conn: Connection, project_id: UUID) -> int:
     """Take the project's next ``seq``; holds the project's row lock until the transaction ends."""
     seq: int = await conn.fetchval(_NEXT_SEQ, project_id)
     return seq

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid4
 
-import asyncpg
 from pypika import functions as fn
 
+from persistence.db import Connection
 from persistence.sql import Query, p, refresh_tokens
 
 t = refresh_tokens
@@ -26,9 +26,7 @@ _BY_DIGEST = str(
 )
 _MARK_USED = str(Query.update(t).set(t.used_at, fn.Now()).where(t.id == p(1)))
 _REVOKE_FAMILY = str(
-    Query.update(t)
-    .set(t.revoked_at, fn.Now())
-    .where((t.family_id == p(1)) & t.revoked_at.isnull())
+    Query.update(t).set(t.revoked_at, fn.Now()).where((t.family_id == p(1)) & t.revoked_at.isnull())
 )
 
 
@@ -43,20 +41,20 @@ class StoredRefreshToken:
 
 
 async def insert(
-    conn: asyncpg.Connection, user_id: UUID, family_id: UUID, digest: bytes, expires_at: datetime
+    conn: Connection, user_id: UUID, family_id: UUID, digest: bytes, expires_at: datetime
 ) -> None:
     await conn.execute(_INSERT, uuid4(), user_id, family_id, digest, expires_at)
 
 
-async def lock_by_digest(conn: asyncpg.Connection, digest: bytes) -> StoredRefreshToken | None:
+async def lock_by_digest(conn: Connection, digest: bytes) -> StoredRefreshToken | None:
     """Find a token and lock its row, so two concurrent refreshes cannot both rotate it."""
     row = await conn.fetchrow(_BY_DIGEST, digest)
     return StoredRefreshToken(**dict(row)) if row else None
 
 
-async def mark_used(conn: asyncpg.Connection, token_id: UUID) -> None:
+async def mark_used(conn: Connection, token_id: UUID) -> None:
     await conn.execute(_MARK_USED, token_id)
 
 
-async def revoke_family(conn: asyncpg.Connection, family_id: UUID) -> None:
+async def revoke_family(conn: Connection, family_id: UUID) -> None:
     await conn.execute(_REVOKE_FAMILY, family_id)

@@ -8,6 +8,7 @@ import asyncpg
 from pypika import functions as fn
 
 from domain.models import Task
+from persistence.db import Connection, returned
 from persistence.sql import Query, p, tasks
 
 t = tasks
@@ -62,7 +63,7 @@ def _task(row: asyncpg.Record | None) -> Task | None:
 
 
 async def insert(
-    conn: asyncpg.Connection,
+    conn: Connection,
     task_id: UUID,
     project_id: UUID,
     column_id: UUID,
@@ -71,22 +72,24 @@ async def insert(
     position: str,
     created_by: UUID,
 ) -> Task:
-    row = await conn.fetchrow(
-        _INSERT, task_id, project_id, column_id, title, description, position, created_by
+    row = returned(
+        await conn.fetchrow(
+            _INSERT, task_id, project_id, column_id, title, description, position, created_by
+        )
     )
     return Task(**dict(row))
 
 
-async def get(conn: asyncpg.Connection, task_id: UUID, project_id: UUID) -> Task | None:
+async def get(conn: Connection, task_id: UUID, project_id: UUID) -> Task | None:
     return _task(await conn.fetchrow(_GET, task_id, project_id))
 
 
-async def list_for_project(conn: asyncpg.Connection, project_id: UUID) -> list[Task]:
+async def list_for_project(conn: Connection, project_id: UUID) -> list[Task]:
     return [Task(**dict(r)) for r in await conn.fetch(_LIST, project_id)]
 
 
 async def update(
-    conn: asyncpg.Connection,
+    conn: Connection,
     task_id: UUID,
     project_id: UUID,
     title: str | None,
@@ -96,10 +99,10 @@ async def update(
 
 
 async def move(
-    conn: asyncpg.Connection, task_id: UUID, project_id: UUID, column_id: UUID, position: str
+    conn: Connection, task_id: UUID, project_id: UUID, column_id: UUID, position: str
 ) -> Task | None:
     return _task(await conn.fetchrow(_MOVE, task_id, project_id, column_id, position))
 
 
-async def delete(conn: asyncpg.Connection, task_id: UUID, project_id: UUID) -> bool:
+async def delete(conn: Connection, task_id: UUID, project_id: UUID) -> bool:
     return await conn.fetchval(_DELETE, task_id, project_id) is not None

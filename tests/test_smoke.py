@@ -10,7 +10,12 @@ async def test_task_created_by_one_member_reaches_another(api, client_factory, d
     await a.ok("project:join", {"project_id": board.project_id})
     reply = await a.ok(
         "task:create",
-        {"op_id": op(), "project_id": board.project_id, "column_id": board.column_id, "title": "Hi"},
+        {
+            "op_id": op(),
+            "project_id": board.project_id,
+            "column_id": board.column_id,
+            "title": "Hi",
+        },
     )
     event = await b.wait_for_event(lambda e: e["type"] == "task.created")
     assert event["seq"] == reply["seq"] == snapshot["data"]["seq"] + 1

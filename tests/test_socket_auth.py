@@ -86,7 +86,14 @@ async def _close(sio: socketio.AsyncClient) -> None:
 
 def _claims(sub: str) -> dict:
     now = int(time.time())
-    return {"sub": sub, "iat": now, "exp": now + 600, "jti": "x", "iss": "boardroom", "typ": "access"}
+    return {
+        "sub": sub,
+        "iat": now,
+        "exp": now + 600,
+        "jti": "x",
+        "iss": "boardroom",
+        "typ": "access",
+    }
 
 
 async def test_handshake_from_a_foreign_origin_is_refused(api, base_url):

@@ -1,0 +1,51 @@
+"""Pure domain rules, no services."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from pydantic import ValidationError
+
+from domain import commands as c
+from domain.errors import Forbidden
+from domain.ordering import key_between
+from domain.permissions import PERMISSIONS, Action, WorkspaceRole, is_allowed, require
+
+
+def test_keys_between_neighbours_sort_between_them():
+    keys = [key_between(None, None)]
+    rng = random.Random(7)
+    for _ in range(500):
+        i = rng.randrange(len(keys) + 1)
+        before = keys[i - 1] if i > 0 else None
+        after = keys[i] if i < len(keys) else None
+        new = key_between(before, after)
+        assert (before is None or before < new) and (after is None or new < after)
+        keys.insert(i, new)
+    assert keys == sorted(keys)
+    assert len(set(keys)) == len(keys)
+
+
+def test_appending_many_times_keeps_keys_short():
+    key = None
+    for _ in range(1000):
+        key = key_between(key, None)
+    assert len(key) <= 4
+
+
+def test_every_action_has_a_row_in_the_permission_table():
+    assert set(PERMISSIONS) == set(Action)
+
+
+def test_guests_may_not_write_and_members_may():
+    assert is_allowed(WorkspaceRole.MEMBER, Action.TASK_WRITE)
+    with pytest.raises(Forbidden):
+        require(WorkspaceRole.GUEST, Action.TASK_WRITE)
+
+
+def test_commands_refuse_unknown_fields_and_strip_names():
+    cmd = c.CreateWorkspace(op_id="a-1", name="  Team  ")
+    assert cmd.name == "Team"
+    with pytest.raises(ValidationError):
+        c.CreateWorkspace.model_validate({"op_id": "a-1", "name": "x", "extra": 1})

@@ -1,0 +1,53 @@
+"""Two server processes share rooms through Redis: no sticky sessions with WebSocket transport."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from tests.support import Api, connect, make_board, op
+
+
+async def test_an_operation_on_one_instance_reaches_a_client_of_the_other(two_servers, db):
+    first, second = two_servers
+    async with aiohttp.ClientSession() as http:
+        account = await Api(first.url, http).register("ann")
+        # The same access token works on either instance: they share the signing key.
+        a = await connect(first.url, account.access_token)
+        b = await connect(second.url, account.access_token)
+        try:
+            board = await make_board(a)
+            await b.ok("project:join", {"project_id": board.project_id})
+            created = await a.ok(
+                "task:create",
+                {
+                    "op_id": op(),
+                    "project_id": board.project_id,
+                    "column_id": board.column_id,
+                    "title": "across instances",
+                },
+            )
+            event = await b.wait_for_event(lambda e: e["seq"] == created["seq"])
+            assert event["data"]["task"]["title"] == "across instances"
+
+            # And back: an edit made through the second instance reaches the first.
+            await a.ok("project:join", {"project_id": board.project_id})
+            moved = await b.ok(
+                "task:update",
+                {
+                    "op_id": op(),
+                    "project_id": board.project_id,
+                    "task_id": created["data"]["id"],
+                    "title": "edited on two",
+                },
+            )
+            back = await a.wait_for_event(lambda e: e["seq"] == moved["seq"])
+            assert back["type"] == "task.updated"
+            assert (
+                await db.fetchval(
+                    "SELECT title FROM tasks WHERE id = $1::uuid", created["data"]["id"]
+                )
+                == "edited on two"
+            )
+        finally:
+            await a.sio.disconnect()
+            await b.sio.disconnect()

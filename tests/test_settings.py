@@ -1,0 +1,38 @@
+"""Configuration: production refuses to start without a signing key; dev makes one."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from realtime.settings import Mode, Settings, SettingsError
+
+
+def test_production_without_a_jwt_secret_stops_with_a_clear_message(monkeypatch):
+    monkeypatch.delenv("BOARDROOM_JWT_SECRET", raising=False)
+    with pytest.raises(SettingsError, match="BOARDROOM_JWT_SECRET"):
+        Settings(mode=Mode.PRODUCTION)
+
+
+def test_a_short_secret_is_refused():
+    with pytest.raises(SettingsError, match="at least 32"):
+        Settings(mode=Mode.PRODUCTION, jwt_secret="short")
+
+
+def test_dev_generates_a_secret_and_says_so(monkeypatch, caplog):
+    monkeypatch.delenv("BOARDROOM_JWT_SECRET", raising=False)
+    with caplog.at_level(logging.WARNING):
+        settings = Settings(mode=Mode.DEV)
+    assert settings.jwt_secret and len(settings.jwt_secret) >= 32
+    assert "generated a random JWT secret" in caplog.text
+
+
+def test_environment_variables_are_read(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db.example/boardroom")
+    monkeypatch.setenv("BOARDROOM_ALLOWED_ORIGINS", "https://a.example, https://b.example")
+    monkeypatch.setenv("BOARDROOM_JWT_SECRET", "x" * 40)
+    settings = Settings()
+    assert settings.mode is Mode.PRODUCTION
+    assert settings.database_url == "postgresql://db.example/boardroom"
+    assert settings.origins == ["https://a.example", "https://b.example"]
