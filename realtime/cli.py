@@ -25,7 +25,7 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _migrate(database_url: str) -> None:
-    from persistence.migrations import migrate
+    from persistence.migrator import migrate
 
     applied = asyncio.run(migrate(database_url))
     log.info("database is at the latest schema (%d migration(s) applied now)", len(applied))

@@ -15,7 +15,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from persistence.migrations import migrate
+from persistence.migrator import migrate
 from realtime.app import create_app
 from realtime.embedded import EmbeddedPostgres, EmbeddedRedis
 from realtime.settings import Mode, Settings

@@ -28,7 +28,7 @@ class Migration:
 
 def available_migrations() -> list[Migration]:
     found = []
-    for entry in resources.files("persistence").joinpath("migrations").iterdir():
+    for entry in resources.files("persistence.migrations").iterdir():
         match = _FILE.match(entry.name)
         if match:
             found.append(Migration(int(match[1]), match[2], entry.read_text()))

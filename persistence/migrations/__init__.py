@@ -1,0 +1,1 @@
+"""Versioned SQL files, applied in order by persistence.migrator (a package so they ship)."""
