@@ -18,11 +18,11 @@ import asyncpg
 
 from application.ports import EnterRoom, EventPublisher
 from domain import commands as c
-from domain.errors import InvalidPayload, NotFound
+from domain.errors import Conflict, InvalidPayload, NotFound
 from domain.events import EventType
-from domain.models import BoardSnapshot, Column, Project, ProjectEvent, Task, Workspace
+from domain.models import BoardSnapshot, Column, Project, Task, Workspace
 from domain.permissions import Action, WorkspaceRole, require
-from persistence import columns, events, projects, tasks, workspaces
+from persistence import applied_ops, columns, events, projects, tasks, workspaces
 from persistence.db import Connection
 from persistence.positions import Anchor, UnknownSibling, place
 
@@ -38,10 +38,20 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """The ack of a mutation: its result and the event (with its ``seq``) that recorded it."""
+    """What a mutation is answered with: its result and, for project changes, the ``seq``.
+
+    The same outcome is stored with the op (``applied_ops``) so a retry is answered with it.
+    """
 
     result: dict[str, Any]
-    event: ProjectEvent
+    seq: int | None = None
+
+    def stored(self) -> dict[str, Any]:
+        return {"result": self.result, "seq": self.seq}
+
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any]) -> Outcome:
+        return cls(stored["result"], stored["seq"])
 
 
 Apply = Callable[[Connection, Project], Awaitable[Change]]
@@ -58,9 +68,15 @@ class BoardService:
 
     # --- workspaces -----------------------------------------------------------------------
 
-    async def create_workspace(self, user_id: UUID, cmd: c.CreateWorkspace) -> Workspace:
+    async def create_workspace(self, user_id: UUID, cmd: c.CreateWorkspace) -> Outcome:
         async with self._pool.acquire() as conn, conn.transaction():
-            return await workspaces.insert(conn, uuid.uuid4(), cmd.name, user_id)
+            replay = await _claim_op(conn, user_id, cmd)
+            if replay is not None:
+                return replay
+            workspace = await workspaces.insert(conn, uuid.uuid4(), cmd.name, user_id)
+            outcome = Outcome(workspace.as_dict())
+            await applied_ops.record(conn, user_id, cmd.op_id, outcome.stored())
+            return outcome
 
     async def list_workspaces(self, user_id: UUID) -> list[Workspace]:
         async with self._pool.acquire() as conn:
@@ -70,6 +86,9 @@ class BoardService:
 
     async def create_project(self, user_id: UUID, cmd: c.CreateProject) -> Outcome:
         async with self._pool.acquire() as conn, conn.transaction():
+            replay = await _claim_op(conn, user_id, cmd)
+            if replay is not None:
+                return replay
             await self._require_workspace(conn, cmd.workspace_id, user_id, Action.PROJECT_CREATE)
             project = await projects.insert(conn, uuid.uuid4(), cmd.workspace_id, cmd.name, user_id)
             seq = await projects.next_seq(conn, project.id)
@@ -77,8 +96,10 @@ class BoardService:
             event = await events.append(
                 conn, project.id, seq, EventType.PROJECT_CREATED, user_id, cmd.op_id, data
             )
+            outcome = Outcome(data["project"], seq)
+            await applied_ops.record(conn, user_id, cmd.op_id, outcome.stored())
         await self._publisher.publish(event)
-        return Outcome(data["project"], event)
+        return outcome
 
     async def list_projects(self, user_id: UUID, cmd: c.ListProjects) -> list[Project]:
         async with self._pool.acquire() as conn:
@@ -215,14 +236,19 @@ class BoardService:
         self, user_id: UUID, cmd: c.ProjectMutation, action: Action, apply: Apply
     ) -> Outcome:
         async with self._pool.acquire() as conn, conn.transaction():
+            replay = await _claim_op(conn, user_id, cmd)
+            if replay is not None:
+                return replay
             project = await self._project_access(conn, cmd.project_id, user_id, action)
             seq = await projects.next_seq(conn, project.id)
             change = await apply(conn, project)
             event = await events.append(
                 conn, project.id, seq, change.type, user_id, cmd.op_id, change.data
             )
+            outcome = Outcome(change.result, seq)
+            await applied_ops.record(conn, user_id, cmd.op_id, outcome.stored())
         await self._publisher.publish(event)
-        return Outcome(change.result, event)
+        return outcome
 
     @staticmethod
     async def _project_access(
@@ -249,6 +275,27 @@ class BoardService:
             )
         require(role, action)
         return role
+
+
+async def _claim_op(conn: Connection, user_id: UUID, cmd: c.Mutation) -> Outcome | None:
+    """Claim the op for this transaction, or return the outcome it was first answered with.
+
+    A retry (even a concurrent one, from another connection or instance) is applied once: its
+    claim waits for the first transaction to end and then finds the stored outcome (ADR 0009).
+    """
+    command = type(cmd).__name__
+    if await applied_ops.claim(conn, user_id, cmd.op_id, command):
+        return None
+    found = await applied_ops.stored(conn, user_id, cmd.op_id)
+    if found is None or found[1] is None:
+        # Unreachable while claim and record share one transaction; answer safely regardless.
+        raise Conflict("The op is still being applied; retry it.", {"field": "op_id"})
+    if found[0] != command:
+        raise InvalidPayload(
+            "This op_id was already used for a different operation.",
+            [{"field": "op_id", "message": f"already used for {found[0]}", "type": "op_id_reused"}],
+        )
+    return Outcome.from_stored(found[1])
 
 
 async def _place(

@@ -30,7 +30,10 @@ Call = Callable[[str, UUID, Any], Awaitable[Reply]]
 
 
 def _mutation(outcome: Outcome) -> Reply:
-    return {"ok": True, "data": outcome.result, "seq": outcome.event.seq}
+    reply: Reply = {"ok": True, "data": outcome.result}
+    if outcome.seq is not None:
+        reply["seq"] = outcome.seq
+    return reply
 
 
 def _ok(data: Any) -> Reply:
@@ -71,9 +74,6 @@ class SocketHandlers:
         async def workspace_list(sid: str, user: UUID, cmd: c.ListWorkspaces) -> Reply:
             return _ok({"workspaces": [w.as_dict() for w in await b.list_workspaces(user)]})
 
-        async def workspace_create(sid: str, user: UUID, cmd: c.CreateWorkspace) -> Reply:
-            return _ok((await b.create_workspace(user, cmd)).as_dict())
-
         async def project_list(sid: str, user: UUID, cmd: c.ListProjects) -> Reply:
             return _ok({"projects": [p.as_dict() for p in await b.list_projects(user, cmd)]})
 
@@ -95,7 +95,7 @@ class SocketHandlers:
 
         return [
             ("workspace:list", c.ListWorkspaces, workspace_list),
-            ("workspace:create", c.CreateWorkspace, workspace_create),
+            ("workspace:create", c.CreateWorkspace, mutation(b.create_workspace)),
             ("project:list", c.ListProjects, project_list),
             ("project:create", c.CreateProject, mutation(b.create_project)),
             ("project:join", c.JoinProject, project_join),

@@ -21,6 +21,7 @@ project_members = Table("project_members")
 columns = Table("columns")
 tasks = Table("tasks")
 project_events = Table("project_events")
+applied_ops = Table("applied_ops")
 
 
 @cache

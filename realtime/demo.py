@@ -33,9 +33,9 @@ async def seed_demo(auth: AuthService, board: BoardService) -> None:
         return
     ws = await board.create_workspace(user, c.CreateWorkspace(op_id=_op(), name="Demo workspace"))
     project = await board.create_project(
-        user, c.CreateProject(op_id=_op(), workspace_id=ws.id, name="Welcome board")
+        user, c.CreateProject(op_id=_op(), workspace_id=ws.result["id"], name="Welcome board")
     )
-    project_id = project.event.project_id
+    project_id = project.result["id"]
     first_column = None
     for name in ("To do", "Doing", "Done"):
         outcome = await board.create_column(
