@@ -8,6 +8,7 @@ increment included, so the log stays gapless and nothing is published.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from application.ports import EnterRoom, EventPublisher
 from domain import commands as c
 from domain.errors import Conflict, InvalidPayload, NotFound
 from domain.events import EventType
-from domain.models import BoardSnapshot, Column, Project, Task, Workspace
+from domain.models import BoardSnapshot, Column, Project, ProjectEvent, Task, Workspace
 from domain.permissions import Action, WorkspaceRole, require
 from persistence import applied_ops, columns, events, projects, tasks, workspaces
 from persistence.db import Connection
@@ -53,6 +54,8 @@ class Outcome:
     def from_stored(cls, stored: dict[str, Any]) -> Outcome:
         return cls(stored["result"], stored["seq"])
 
+
+log = logging.getLogger(__name__)
 
 Apply = Callable[[Connection, Project], Awaitable[Change]]
 
@@ -98,7 +101,7 @@ class BoardService:
             )
             outcome = Outcome(data["project"], seq)
             await applied_ops.record(conn, user_id, cmd.op_id, outcome.stored())
-        await self._publisher.publish(event)
+        await self._publish(event)
         return outcome
 
     async def list_projects(self, user_id: UUID, cmd: c.ListProjects) -> list[Project]:
@@ -247,8 +250,18 @@ class BoardService:
             )
             outcome = Outcome(change.result, seq)
             await applied_ops.record(conn, user_id, cmd.op_id, outcome.stored())
-        await self._publisher.publish(event)
+        await self._publish(event)
         return outcome
+
+    async def _publish(self, event: ProjectEvent) -> None:
+        """Broadcast a committed event. A failure here must not turn the ack into an error:
+        the change is committed and logged with its ``seq``, which is where clients catch up."""
+        try:
+            await self._publisher.publish(event)
+        except Exception:
+            log.exception(
+                "broadcast failed after commit (project %s, seq %s)", event.project_id, event.seq
+            )
 
     @staticmethod
     async def _project_access(

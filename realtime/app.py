@@ -97,7 +97,13 @@ async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _disconnect_sockets(app: web.Application) -> None:
-    await app[SIO].shutdown()
+    """Close every client socket so a stopping instance exits at once; clients reconnect
+    elsewhere. ``AsyncServer.shutdown`` alone only stops background tasks, leaving open
+    sockets to hold the process until their ping timeout (about 45 s)."""
+    sio = app[SIO]
+    if sio.eio.sockets:  # engineio's disconnect-all waits on an empty set otherwise
+        await sio.eio.disconnect()
+    await sio.shutdown()
 
 
 async def healthz(request: web.Request) -> web.Response:

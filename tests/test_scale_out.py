@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 
 from tests.support import Api, connect, make_board, op
@@ -51,3 +53,19 @@ async def test_an_operation_on_one_instance_reaches_a_client_of_the_other(two_se
         finally:
             await a.sio.disconnect()
             await b.sio.disconnect()
+
+
+async def test_a_stopping_instance_closes_its_sockets_instead_of_waiting_for_ping_timeouts(
+    two_servers,
+):
+    first, _ = two_servers
+    async with aiohttp.ClientSession() as http:
+        account = await Api(first.url, http).register("ann")
+    client = await connect(first.url, account.access_token)
+    first.process.terminate()
+    # Without closing the sockets on shutdown the process lingers for ping interval + timeout
+    # (45 s); a load balancer draining this instance would wait that long.
+    await asyncio.get_running_loop().run_in_executor(None, first.process.wait, 15)
+    assert first.process.returncode == 0
+    await asyncio.wait_for(client.sio.wait(), 10)  # returns once the client is disconnected
+    assert not client.sio.connected
