@@ -19,6 +19,7 @@ import asyncpg
 
 from application.ports import EnterRoom, EventPublisher
 from domain import commands as c
+from domain.conflicts import conflicting_fields, stamped
 from domain.errors import Conflict, InvalidPayload, NotFound
 from domain.events import EventType
 from domain.models import BoardSnapshot, Column, Project, ProjectEvent, Task, Workspace
@@ -147,7 +148,19 @@ class BoardService:
 
     async def rename_column(self, user_id: UUID, cmd: c.RenameColumn) -> Outcome:
         async def apply(conn: Connection, project: Project) -> Change:
-            column = await columns.rename(conn, cmd.column_id, project.id, cmd.name)
+            found = await columns.get_versioned(conn, cmd.column_id, project.id)
+            if found is None:
+                raise _missing("column", cmd.column_id, "column_id")
+            current, versions = found
+            changes = {"name": cmd.name}
+            _check_conflicts("column", current.as_dict(), versions, cmd.base_version, changes)
+            column = await columns.rename(
+                conn,
+                cmd.column_id,
+                project.id,
+                cmd.name,
+                stamped(versions, changes, current.version + 1),
+            )
             return _column_change(EventType.COLUMN_RENAMED, column, cmd.column_id)
 
         return await self._mutate(user_id, cmd, Action.COLUMN_WRITE, apply)
@@ -205,7 +218,20 @@ class BoardService:
             )
 
         async def apply(conn: Connection, project: Project) -> Change:
-            task = await tasks.update(conn, cmd.task_id, project.id, cmd.title, cmd.description)
+            found = await tasks.get_versioned(conn, cmd.task_id, project.id)
+            if found is None:
+                raise _missing("task", cmd.task_id, "task_id")
+            current, versions = found
+            changes = cmd.changes()
+            _check_conflicts("task", current.as_dict(), versions, cmd.base_version, changes)
+            task = await tasks.update(
+                conn,
+                cmd.task_id,
+                project.id,
+                cmd.title,
+                cmd.description,
+                stamped(versions, changes, current.version + 1),
+            )
             return _task_change(EventType.TASK_UPDATED, task, cmd.task_id)
 
         return await self._mutate(user_id, cmd, Action.TASK_WRITE, apply)
@@ -327,6 +353,34 @@ async def _place(
             f"after_id {after_id} is not a sibling in the target list.",
             {"field": "after_id", "id": str(after_id)},
         ) from exc
+
+
+def _check_conflicts(
+    kind: str,
+    current: dict[str, Any],
+    versions: dict[str, int],
+    base_version: int,
+    changes: dict[str, Any],
+) -> None:
+    """Refuse a change to fields that someone else changed after ``base_version``."""
+    if base_version > current["version"]:
+        raise InvalidPayload(
+            f"base_version {base_version} is newer than the {kind} (version {current['version']}).",
+            [
+                {
+                    "field": "base_version",
+                    "message": "newer than the current version",
+                    "type": "version_ahead",
+                }
+            ],
+        )
+    clashing = conflicting_fields(base_version, versions, current, changes)
+    if clashing:
+        raise Conflict(
+            f"The {kind} was changed by someone else since version {base_version}: "
+            + ", ".join(clashing),
+            {"fields": clashing, "current": current},
+        )
 
 
 def _column_change(kind: EventType, column: Column | None, column_id: UUID) -> Change:

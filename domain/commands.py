@@ -104,8 +104,14 @@ class CreateColumn(ProjectMutation):
     )
 
 
+BaseVersion = Annotated[
+    int, Field(ge=1, description="The entity version this change was based on (conflicts).")
+]
+
+
 class RenameColumn(ProjectMutation):
     column_id: UUID
+    base_version: BaseVersion
     name: Name
 
 
@@ -132,8 +138,17 @@ class CreateTask(ProjectMutation):
 
 class UpdateTask(ProjectMutation):
     task_id: UUID
+    base_version: BaseVersion
     title: Title | None = None
     description: Description | None = None
+
+    def changes(self) -> dict[str, str]:
+        """The fields this update sets (omitted or null fields stay as they are)."""
+        return {
+            name: value
+            for name, value in (("title", self.title), ("description", self.description))
+            if value is not None
+        }
 
 
 class MoveTask(ProjectMutation):

@@ -23,9 +23,11 @@ _INSERT = str(
 )
 _GET = str(Query.from_(c).select(*_FIELDS).where(_IN_PROJECT))
 _LIST = str(Query.from_(c).select(*_FIELDS).where(c.project_id == p(1)).orderby(c.position))
+_GET_VERSIONED = str(Query.from_(c).select(*_FIELDS, c.field_versions).where(_IN_PROJECT))
 _RENAME = str(
     Query.update(c)
     .set(c.name, p(3))
+    .set(c.field_versions, p(4))
     .set(c.version, c.version + 1)
     .set(c.updated_at, fn.Now())
     .where(_IN_PROJECT)
@@ -62,8 +64,22 @@ async def list_for_project(conn: Connection, project_id: UUID) -> list[Column]:
     return [Column(**dict(r)) for r in await conn.fetch(_LIST, project_id)]
 
 
-async def rename(conn: Connection, column_id: UUID, project_id: UUID, name: str) -> Column | None:
-    return _column(await conn.fetchrow(_RENAME, column_id, project_id, name))
+async def get_versioned(
+    conn: Connection, column_id: UUID, project_id: UUID
+) -> tuple[Column, dict[str, int]] | None:
+    """The column and, per field, the version that last changed it."""
+    row = await conn.fetchrow(_GET_VERSIONED, column_id, project_id)
+    if row is None:
+        return None
+    values = dict(row)
+    versions = values.pop("field_versions")
+    return Column(**values), versions
+
+
+async def rename(
+    conn: Connection, column_id: UUID, project_id: UUID, name: str, field_versions: dict[str, int]
+) -> Column | None:
+    return _column(await conn.fetchrow(_RENAME, column_id, project_id, name, field_versions))
 
 
 async def move(conn: Connection, column_id: UUID, project_id: UUID, position: str) -> Column | None:

@@ -36,11 +36,13 @@ _GET = str(Query.from_(t).select(*_FIELDS).where(_IN_PROJECT))
 _LIST = str(
     Query.from_(t).select(*_FIELDS).where(t.project_id == p(1)).orderby(t.column_id, t.position)
 )
+_GET_VERSIONED = str(Query.from_(t).select(*_FIELDS, t.field_versions).where(_IN_PROJECT))
 # COALESCE keeps a field that the update does not name.
 _UPDATE = str(
     Query.update(t)
     .set(t.title, fn.Coalesce(p(3), t.title))
     .set(t.description, fn.Coalesce(p(4), t.description))
+    .set(t.field_versions, p(5))
     .set(t.version, t.version + 1)
     .set(t.updated_at, fn.Now())
     .where(_IN_PROJECT)
@@ -88,14 +90,29 @@ async def list_for_project(conn: Connection, project_id: UUID) -> list[Task]:
     return [Task(**dict(r)) for r in await conn.fetch(_LIST, project_id)]
 
 
+async def get_versioned(
+    conn: Connection, task_id: UUID, project_id: UUID
+) -> tuple[Task, dict[str, int]] | None:
+    """The task and, per field, the version that last changed it."""
+    row = await conn.fetchrow(_GET_VERSIONED, task_id, project_id)
+    if row is None:
+        return None
+    values = dict(row)
+    versions = values.pop("field_versions")
+    return Task(**values), versions
+
+
 async def update(
     conn: Connection,
     task_id: UUID,
     project_id: UUID,
     title: str | None,
     description: str | None,
+    field_versions: dict[str, int],
 ) -> Task | None:
-    return _task(await conn.fetchrow(_UPDATE, task_id, project_id, title, description))
+    return _task(
+        await conn.fetchrow(_UPDATE, task_id, project_id, title, description, field_versions)
+    )
 
 
 async def move(

@@ -31,16 +31,26 @@ def _migrate(database_url: str) -> None:
     log.info("database is at the latest schema (%d migration(s) applied now)", len(applied))
 
 
-def _serve(settings: Settings, on_ready: Callable[[web.Application], Any] | None = None) -> None:
+def _serve(
+    settings: Settings,
+    on_startup: Callable[[web.Application], Any] | None = None,
+    banner: str | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM. ``banner`` is printed once the port accepts connections."""
     from realtime.app import create_app
 
     async def build() -> web.Application:
         app = await create_app(settings)
-        if on_ready is not None:
-            app.on_startup.append(on_ready)
+        if on_startup is not None:
+            app.on_startup.append(on_startup)
         return app
 
-    web.run_app(build(), host=settings.host, port=settings.port, print=None, access_log=None)
+    def listening(_: str) -> None:
+        if banner:
+            print(banner, flush=True)
+        log.info("listening on %s", settings.url)
+
+    web.run_app(build(), host=settings.host, port=settings.port, print=listening, access_log=None)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -56,7 +66,6 @@ def cmd_serve(args: argparse.Namespace) -> None:
         sys.exit("boardroom: DATABASE_URL is not set (use `boardroom dev` for embedded services)")
     if args.migrate:
         _migrate(settings.database_url)
-    log.info("serving on %s", settings.url)
     _serve(settings)
 
 
@@ -71,7 +80,7 @@ def cmd_dev(args: argparse.Namespace) -> None:
         settings = base.model_copy(update={"database_url": database_url, "redis_url": redis_url})
         assert database_url is not None
         _migrate(database_url)
-        _serve(settings, on_ready=_announce)
+        _serve(settings, on_startup=_seed_demo, banner=_banner(settings.url))
     finally:
         if embedded_redis:
             embedded_redis.stop()
@@ -80,18 +89,21 @@ def cmd_dev(args: argparse.Namespace) -> None:
         log.info("stopped")
 
 
-async def _announce(app: web.Application) -> None:
+async def _seed_demo(app: web.Application) -> None:
     from handlers.rest_auth import AUTH_SERVICE
-    from realtime.app import BOARD_SERVICE, SETTINGS
-    from realtime.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
+    from realtime.app import BOARD_SERVICE
+    from realtime.demo import seed_demo
 
     await seed_demo(app[AUTH_SERVICE], app[BOARD_SERVICE])
-    url = app[SETTINGS].url
-    print(
+
+
+def _banner(url: str) -> str:
+    from realtime.demo import DEMO_EMAIL, DEMO_PASSWORD
+
+    return (
         f"\n  Boardroom is running at {url}\n"
         f"  Log in as {DEMO_EMAIL} / {DEMO_PASSWORD} (dev mode demo account),\n"
-        f"  or register a new account. Ctrl-C stops everything.\n",
-        flush=True,
+        f"  or register a new account. Ctrl-C stops everything.\n"
     )
 
 

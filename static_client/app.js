@@ -905,7 +905,7 @@
       testId: 'column-name-input',
       focusTarget: $('.column-header', el),
       save: (value) =>
-        value === col.name ? null : mutate('column:rename', { column_id: col.id, name: value }),
+        value === col.name ? null : mutate('column:rename', { column_id: col.id, base_version: col.version, name: value }),
     });
   }
 
@@ -994,7 +994,7 @@
       label: `Rename card ${task.title}`,
       maxLength: 500,
       testId: 'card-title-input',
-      save: (value) => (value === task.title ? null : mutate('task:update', { task_id: task.id, title: value })),
+      save: (value) => (value === task.title ? null : mutate('task:update', { task_id: task.id, base_version: task.version, title: value })),
     });
   }
 

@@ -55,6 +55,7 @@ async def test_column_lifecycle(api, client_factory, db):
             "op_id": op(),
             "project_id": pid,
             "column_id": middle["data"]["id"],
+            "base_version": 1,
             "name": "In progress",
         },
     )
@@ -102,7 +103,8 @@ async def test_task_lifecycle_is_persisted_and_broadcast(api, client_factory, db
     )
     task_id = created["data"]["id"]
     updated = await actor.ok(
-        "task:update", {"op_id": op(), "project_id": pid, "task_id": task_id, "title": "Spec"}
+        "task:update",
+        {"op_id": op(), "project_id": pid, "task_id": task_id, "base_version": 1, "title": "Spec"},
     )
     assert updated["data"]["description"] == "**markdown**"  # untouched field kept
     assert updated["data"]["version"] == 2

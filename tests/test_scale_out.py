@@ -39,6 +39,7 @@ async def test_an_operation_on_one_instance_reaches_a_client_of_the_other(two_se
                     "op_id": op(),
                     "project_id": board.project_id,
                     "task_id": created["data"]["id"],
+                    "base_version": 1,
                     "title": "edited on two",
                 },
             )

@@ -101,7 +101,7 @@ def _cases(board, task_id):
         ("task:create", "a string", "invalid_payload", "(payload)"),
         (
             "task:update",
-            {"op_id": op(), "project_id": pid, "task_id": task_id},
+            {"op_id": op(), "project_id": pid, "task_id": task_id, "base_version": 1},
             "invalid_payload",
             "title",
         ),
@@ -132,7 +132,7 @@ def _cases(board, task_id):
         ),
         (
             "task:update",
-            {"op_id": op(), "project_id": pid, "task_id": missing, "title": "t"},
+            {"op_id": op(), "project_id": pid, "task_id": missing, "base_version": 1, "title": "t"},
             "not_found",
             "task_id",
         ),
@@ -168,7 +168,13 @@ def _cases(board, task_id):
         ),
         (
             "column:rename",
-            {"op_id": op(), "project_id": pid, "column_id": missing, "name": "x"},
+            {
+                "op_id": op(),
+                "project_id": pid,
+                "column_id": missing,
+                "base_version": 1,
+                "name": "x",
+            },
             "not_found",
             "column_id",
         ),
@@ -215,6 +221,7 @@ async def test_ids_of_another_workspace_are_not_found_and_untouched(api, client_
             {
                 "op_id": op(),
                 "project_id": board.project_id,
+                "base_version": 1,
                 "task_id": task["data"]["id"],
                 "title": "pwned",
             },
@@ -233,6 +240,7 @@ async def test_ids_of_another_workspace_are_not_found_and_untouched(api, client_
             {
                 "op_id": op(),
                 "project_id": own.project_id,
+                "base_version": 1,
                 "task_id": task["data"]["id"],
                 "title": "pwned",
             },
