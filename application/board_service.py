@@ -17,13 +17,15 @@ from uuid import UUID
 
 import asyncpg
 
+from application.access import project_access, workspace_access
+from application.outcomes import Outcome, claim_op
 from application.ports import EnterRoom, EventPublisher
 from domain import commands as c
 from domain.conflicts import conflicting_fields, stamped
 from domain.errors import Conflict, InvalidPayload, NotFound
 from domain.events import EventType
 from domain.models import BoardSnapshot, Column, Project, ProjectEvent, Task, Workspace
-from domain.permissions import Action, WorkspaceRole, require
+from domain.permissions import Action, WorkspaceRole
 from persistence import applied_ops, columns, events, projects, tasks, workspaces
 from persistence.db import Connection
 from persistence.positions import Anchor, UnknownSibling, place
@@ -36,24 +38,6 @@ class Change:
     type: EventType
     data: dict[str, Any]
     result: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a mutation is answered with: its result and, for project changes, the ``seq``.
-
-    The same outcome is stored with the op (``applied_ops``) so a retry is answered with it.
-    """
-
-    result: dict[str, Any]
-    seq: int | None = None
-
-    def stored(self) -> dict[str, Any]:
-        return {"result": self.result, "seq": self.seq}
-
-    @classmethod
-    def from_stored(cls, stored: dict[str, Any]) -> Outcome:
-        return cls(stored["result"], stored["seq"])
 
 
 log = logging.getLogger(__name__)
@@ -74,7 +58,7 @@ class BoardService:
 
     async def create_workspace(self, user_id: UUID, cmd: c.CreateWorkspace) -> Outcome:
         async with self._pool.acquire() as conn, conn.transaction():
-            replay = await _claim_op(conn, user_id, cmd)
+            replay = await claim_op(conn, user_id, cmd)
             if replay is not None:
                 return replay
             workspace = await workspaces.insert(conn, uuid.uuid4(), cmd.name, user_id)
@@ -90,10 +74,10 @@ class BoardService:
 
     async def create_project(self, user_id: UUID, cmd: c.CreateProject) -> Outcome:
         async with self._pool.acquire() as conn, conn.transaction():
-            replay = await _claim_op(conn, user_id, cmd)
+            replay = await claim_op(conn, user_id, cmd)
             if replay is not None:
                 return replay
-            await self._require_workspace(conn, cmd.workspace_id, user_id, Action.PROJECT_CREATE)
+            await workspace_access(conn, cmd.workspace_id, user_id, Action.PROJECT_CREATE)
             project = await projects.insert(conn, uuid.uuid4(), cmd.workspace_id, cmd.name, user_id)
             seq = await projects.next_seq(conn, project.id)
             data = {"project": project.as_dict() | {"last_seq": seq}}
@@ -106,8 +90,11 @@ class BoardService:
         return outcome
 
     async def list_projects(self, user_id: UUID, cmd: c.ListProjects) -> list[Project]:
+        """All projects of the workspace; for guests only those they were added to."""
         async with self._pool.acquire() as conn:
-            await self._require_workspace(conn, cmd.workspace_id, user_id, Action.PROJECT_LIST)
+            role = await workspace_access(conn, cmd.workspace_id, user_id, Action.PROJECT_LIST)
+            if role is WorkspaceRole.GUEST:
+                return await projects.list_with_explicit_role(conn, cmd.workspace_id, user_id)
             return await projects.list_in_workspace(conn, cmd.workspace_id)
 
     async def join_project(
@@ -119,13 +106,11 @@ class BoardService:
         drops events with ``seq`` at or below the snapshot's and applies the rest.
         """
         async with self._pool.acquire() as conn:
-            await self._project_access(conn, cmd.project_id, user_id, Action.PROJECT_READ)
+            await project_access(conn, cmd.project_id, user_id, Action.PROJECT_READ)
             await enter_room(cmd.project_id)
             async with conn.transaction(isolation="repeatable_read", readonly=True):
-                found = await projects.access(conn, cmd.project_id, user_id)
-                if found is None:
-                    raise _missing("project", cmd.project_id, "project_id")
-                project = found[0]
+                access, _ = await project_access(conn, cmd.project_id, user_id, Action.PROJECT_READ)
+                project = access.project
                 return BoardSnapshot(
                     project=project,
                     columns=await columns.list_for_project(conn, project.id),
@@ -265,10 +250,11 @@ class BoardService:
         self, user_id: UUID, cmd: c.ProjectMutation, action: Action, apply: Apply
     ) -> Outcome:
         async with self._pool.acquire() as conn, conn.transaction():
-            replay = await _claim_op(conn, user_id, cmd)
+            replay = await claim_op(conn, user_id, cmd)
             if replay is not None:
                 return replay
-            project = await self._project_access(conn, cmd.project_id, user_id, action)
+            access, _ = await project_access(conn, cmd.project_id, user_id, action)
+            project = access.project
             seq = await projects.next_seq(conn, project.id)
             change = await apply(conn, project)
             event = await events.append(
@@ -288,53 +274,6 @@ class BoardService:
             log.exception(
                 "broadcast failed after commit (project %s, seq %s)", event.project_id, event.seq
             )
-
-    @staticmethod
-    async def _project_access(
-        conn: Connection, project_id: UUID, user_id: UUID, action: Action
-    ) -> Project:
-        found = await projects.access(conn, project_id, user_id)
-        if found is None:
-            # Same answer for "does not exist" and "another tenant's": existence is not leaked.
-            raise NotFound(
-                f"No project {project_id}.", {"field": "project_id", "id": str(project_id)}
-            )
-        project, role = found
-        require(role, action)
-        return project
-
-    @staticmethod
-    async def _require_workspace(
-        conn: Connection, workspace_id: UUID, user_id: UUID, action: Action
-    ) -> WorkspaceRole:
-        role = await workspaces.role_of(conn, workspace_id, user_id)
-        if role is None:
-            raise NotFound(
-                f"No workspace {workspace_id}.", {"field": "workspace_id", "id": str(workspace_id)}
-            )
-        require(role, action)
-        return role
-
-
-async def _claim_op(conn: Connection, user_id: UUID, cmd: c.Mutation) -> Outcome | None:
-    """Claim the op for this transaction, or return the outcome it was first answered with.
-
-    A retry (even a concurrent one, from another connection or instance) is applied once: its
-    claim waits for the first transaction to end and then finds the stored outcome (ADR 0009).
-    """
-    command = type(cmd).__name__
-    if await applied_ops.claim(conn, user_id, cmd.op_id, command):
-        return None
-    found = await applied_ops.stored(conn, user_id, cmd.op_id)
-    if found is None or found[1] is None:
-        # Unreachable while claim and record share one transaction; answer safely regardless.
-        raise Conflict("The op is still being applied; retry it.", {"field": "op_id"})
-    if found[0] != command:
-        raise InvalidPayload(
-            "This op_id was already used for a different operation.",
-            [{"field": "op_id", "message": f"already used for {found[0]}", "type": "op_id_reused"}],
-        )
-    return Outcome.from_stored(found[1])
 
 
 async def _place(

@@ -86,3 +86,24 @@ class BoardSnapshot(Entity):
     columns: list[Column]
     tasks: list[Task]
     seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Member(Entity):
+    user_id: UUID
+    email: str
+    display_name: str
+    role: str
+    joined_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation(Entity):
+    id: UUID
+    workspace_id: UUID
+    email: str
+    role: str
+    project_id: UUID | None
+    project_role: str | None
+    invited_by: UUID
+    created_at: datetime

@@ -1,13 +1,17 @@
-"""Who may do what, written as data.
+"""Who may do what, written as data (ADR 0011): one table, used by the application layer for
+every socket event and REST route, rendered into docs/permissions.md and exercised role by role
+by tests/test_permission_matrix.py.
 
-Today the rule is the one the core loop needs: any member of a workspace may read and change its
-projects, and only owners and admins may manage the workspace itself. The full role model
-(workspace owner/admin/member/guest x project manager/editor/commenter/viewer) replaces the table,
-not the callers: the application layer asks ``require(role, action)`` and nothing else.
+Two role sets. Workspace roles (owner, admin, member, guest) govern the workspace itself. Project
+roles (manager, editor, commenter, viewer) govern a project; a user's *effective* project role
+comes from both (``effective_project_role``): workspace owners and admins manage every project,
+members edit projects they have no explicit role in, guests see only projects they were added to.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 
 from domain.errors import Forbidden
@@ -20,30 +24,144 @@ class WorkspaceRole(StrEnum):
     GUEST = "guest"
 
 
+class ProjectRole(StrEnum):
+    MANAGER = "manager"
+    EDITOR = "editor"
+    COMMENTER = "commenter"
+    VIEWER = "viewer"
+
+
+class Scope(StrEnum):
+    """What an action is checked against."""
+
+    ACCOUNT = "account"  # any signed-in user; concerns only themselves
+    WORKSPACE = "workspace"  # the caller's workspace role
+    PROJECT = "project"  # the caller's effective project role
+
+
 class Action(StrEnum):
+    WORKSPACE_CREATE = "workspace.create"
+    WORKSPACE_LIST = "workspace.list"
+    WORKSPACE_LEAVE = "workspace.leave"
+    MEMBER_LIST = "member.list"
+    MEMBER_INVITE = "member.invite"
+    MEMBER_SET_ROLE = "member.set_role"
+    MEMBER_REMOVE = "member.remove"
     PROJECT_CREATE = "project.create"
     PROJECT_LIST = "project.list"
     PROJECT_READ = "project.read"
+    PROJECT_LEAVE_ROOM = "project.leave_room"
+    PROJECT_MEMBER_SET_ROLE = "project_member.set_role"
+    PROJECT_MEMBER_REMOVE = "project_member.remove"
     COLUMN_WRITE = "column.write"
     TASK_WRITE = "task.write"
 
 
-_EVERY_MEMBER = frozenset({WorkspaceRole.OWNER, WorkspaceRole.ADMIN, WorkspaceRole.MEMBER})
+@dataclass(frozen=True, slots=True)
+class Rule:
+    scope: Scope
+    roles: frozenset[WorkspaceRole] | frozenset[ProjectRole] = frozenset()
+    summary: str = ""
 
-PERMISSIONS: dict[Action, frozenset[WorkspaceRole]] = {
-    Action.PROJECT_CREATE: _EVERY_MEMBER,
-    Action.PROJECT_LIST: _EVERY_MEMBER | {WorkspaceRole.GUEST},
-    Action.PROJECT_READ: _EVERY_MEMBER,
-    Action.COLUMN_WRITE: _EVERY_MEMBER,
-    Action.TASK_WRITE: _EVERY_MEMBER,
+
+_ALL_WS = frozenset(WorkspaceRole)
+_WS_ADMINS = frozenset({WorkspaceRole.OWNER, WorkspaceRole.ADMIN})
+_WS_MEMBERS = _WS_ADMINS | {WorkspaceRole.MEMBER}
+_ALL_PROJECT = frozenset(ProjectRole)
+_EDITORS = frozenset({ProjectRole.MANAGER, ProjectRole.EDITOR})
+_MANAGERS = frozenset({ProjectRole.MANAGER})
+
+PERMISSIONS: Mapping[Action, Rule] = {
+    Action.WORKSPACE_CREATE: Rule(Scope.ACCOUNT, summary="create a workspace (becoming its owner)"),
+    Action.WORKSPACE_LIST: Rule(Scope.ACCOUNT, summary="list the workspaces one belongs to"),
+    Action.WORKSPACE_LEAVE: Rule(Scope.WORKSPACE, _ALL_WS, "leave (not as the last owner)"),
+    Action.MEMBER_LIST: Rule(Scope.WORKSPACE, _WS_MEMBERS, "list members and pending invitations"),
+    Action.MEMBER_INVITE: Rule(Scope.WORKSPACE, _WS_ADMINS, "invite by e-mail with a role"),
+    Action.MEMBER_SET_ROLE: Rule(
+        Scope.WORKSPACE, _WS_ADMINS, "change a member's role (only owners touch owners)"
+    ),
+    Action.MEMBER_REMOVE: Rule(
+        Scope.WORKSPACE, _WS_ADMINS, "remove a member (only owners remove owners)"
+    ),
+    Action.PROJECT_CREATE: Rule(Scope.WORKSPACE, _WS_MEMBERS, "create a project"),
+    Action.PROJECT_LIST: Rule(Scope.WORKSPACE, _ALL_WS, "list projects (guests: their own only)"),
+    Action.PROJECT_READ: Rule(Scope.PROJECT, _ALL_PROJECT, "join a project and read its board"),
+    Action.PROJECT_LEAVE_ROOM: Rule(Scope.ACCOUNT, summary="stop receiving a project's events"),
+    Action.PROJECT_MEMBER_SET_ROLE: Rule(
+        Scope.PROJECT, _MANAGERS, "give a workspace member a role in the project"
+    ),
+    Action.PROJECT_MEMBER_REMOVE: Rule(Scope.PROJECT, _MANAGERS, "take a project role away"),
+    Action.COLUMN_WRITE: Rule(Scope.PROJECT, _EDITORS, "create, rename, move, delete columns"),
+    Action.TASK_WRITE: Rule(Scope.PROJECT, _EDITORS, "create, update, move, delete tasks"),
 }
 
 
-def is_allowed(role: WorkspaceRole, action: Action) -> bool:
-    return role in PERMISSIONS[action]
+def effective_project_role(
+    workspace_role: WorkspaceRole, explicit: ProjectRole | None
+) -> ProjectRole | None:
+    """The role a workspace member has in one project; None means they cannot see it."""
+    if workspace_role in _WS_ADMINS:
+        return ProjectRole.MANAGER
+    if explicit is not None:
+        return explicit
+    if workspace_role is WorkspaceRole.MEMBER:
+        return ProjectRole.EDITOR
+    return None
 
 
-def require(role: WorkspaceRole, action: Action) -> None:
+def is_allowed(role: WorkspaceRole | ProjectRole | None, action: Action) -> bool:
+    rule = PERMISSIONS[action]
+    if rule.scope is Scope.ACCOUNT:
+        return True
+    return role is not None and role in rule.roles
+
+
+def require(role: WorkspaceRole | ProjectRole | None, action: Action) -> None:
     """Raise ``Forbidden`` unless ``role`` may perform ``action``."""
     if not is_allowed(role, action):
-        raise Forbidden(f"Your role '{role}' may not {action}.", {"action": str(action)})
+        raise Forbidden(
+            f"Your role '{role}' may not {PERMISSIONS[action].summary or action}.",
+            {"action": str(action), "role": str(role)},
+        )
+
+
+def may_manage(
+    actor: WorkspaceRole, target_current: WorkspaceRole, target_new: WorkspaceRole | None
+) -> bool:
+    """Whether ``actor`` may change a member from ``target_current`` to ``target_new``
+    (None: remove). Admins manage members and guests; only owners touch owners or make them."""
+    if actor is WorkspaceRole.OWNER:
+        return True
+    return actor is WorkspaceRole.ADMIN and WorkspaceRole.OWNER not in (target_current, target_new)
+
+
+def render_markdown() -> str:
+    """docs/permissions.md, generated from the table (kept true by a test)."""
+    lines = [
+        "# Permissions",
+        "",
+        "Generated from `domain/permissions.py` by `boardroom permissions-doc`; do not edit.",
+        "",
+        "Effective project role: workspace owners and admins are managers of every project;",
+        "otherwise an explicit project role applies; members without one are editors;",
+        "guests without one cannot see the project (it answers `not_found`).",
+        "",
+        "| action | checked against | allowed roles | what it covers |",
+        "| --- | --- | --- | --- |",
+    ]
+    for action, rule in PERMISSIONS.items():
+        roles = (
+            "any signed-in user"
+            if rule.scope is Scope.ACCOUNT
+            else ", ".join(r.value for r in _ordered(rule.roles))
+        )
+        lines.append(f"| `{action.value}` | {rule.scope.value} | {roles} | {rule.summary} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _ordered(
+    roles: frozenset[WorkspaceRole] | frozenset[ProjectRole],
+) -> list[WorkspaceRole | ProjectRole]:
+    order: list[WorkspaceRole | ProjectRole] = [*WorkspaceRole, *ProjectRole]
+    return [r for r in order if r in roles]

@@ -16,7 +16,8 @@ import socketio
 from pydantic import BaseModel
 
 from application.auth_service import AuthService
-from application.board_service import BoardService, Outcome
+from application.board_service import BoardService
+from application.outcomes import Outcome
 from domain import commands as c
 from domain.errors import InvalidPayload, Unauthorized
 from handlers.errors import error_ack

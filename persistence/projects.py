@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
 
 from domain.models import Project
-from domain.permissions import WorkspaceRole
+from domain.permissions import ProjectRole, WorkspaceRole
 from persistence.db import Connection, returned
 from persistence.sql import Query, p, project_members, projects, workspace_members
 
@@ -27,15 +28,36 @@ _ADD_MEMBER = str(
 _IN_WORKSPACE = str(
     Query.from_(pr).select(*_FIELDS).where(pr.workspace_id == p(1)).orderby(pr.created_at)
 )
-# The project together with the caller's role in its workspace: one query answers both "does it
-# exist for this caller" and "what may they do". No row means not found, whatever the reason.
+_VISIBLE_TO_GUEST = str(
+    Query.from_(pr)
+    .join(pm)
+    .on((pm.project_id == pr.id) & (pm.user_id == p(2)))
+    .select(*_FIELDS)
+    .where(pr.workspace_id == p(1))
+    .orderby(pr.created_at)
+)
+# The project with the caller's workspace role and explicit project role: one query answers both
+# "does it exist for this caller" and "what may they do". No row: not a member of its workspace.
 _ACCESS = str(
     Query.from_(pr)
     .join(wm)
     .on((wm.workspace_id == pr.workspace_id) & (wm.user_id == p(2)))
-    .select(*_FIELDS, wm.role)
+    .left_join(pm)
+    .on((pm.project_id == pr.id) & (pm.user_id == p(2)))
+    .select(*_FIELDS, wm.role.as_("workspace_role"), pm.role.as_("project_role"))
     .where(pr.id == p(1))
 )
+_SET_ROLE = str(
+    Query.into(pm)
+    .columns(pm.project_id, pm.user_id, pm.role)
+    .insert(p(1), p(2), p(3))
+    .on_conflict(pm.project_id, pm.user_id)
+    .do_update(pm.role)
+)
+_REMOVE_ROLE = str(
+    Query.from_(pm).delete().where((pm.project_id == p(1)) & (pm.user_id == p(2))).returning(pm.role)
+)
+_IDS_IN_WORKSPACE = str(Query.from_(pr).select(pr.id).where(pr.workspace_id == p(1)))
 _NEXT_SEQ = str(
     Query.update(pr).set(pr.last_seq, pr.last_seq + 1).where(pr.id == p(1)).returning(pr.last_seq)
 )
@@ -64,11 +86,44 @@ async def list_in_workspace(conn: Connection, workspace_id: UUID) -> list[Projec
     return [_project(r) for r in await conn.fetch(_IN_WORKSPACE, workspace_id)]
 
 
-async def access(
-    conn: Connection, project_id: UUID, user_id: UUID
-) -> tuple[Project, WorkspaceRole] | None:
+async def list_with_explicit_role(
+    conn: Connection, workspace_id: UUID, user_id: UUID
+) -> list[Project]:
+    """The projects of a workspace in which ``user_id`` has a project role (what guests see)."""
+    return [_project(r) for r in await conn.fetch(_VISIBLE_TO_GUEST, workspace_id, user_id)]
+
+
+async def ids_in_workspace(conn: Connection, workspace_id: UUID) -> list[UUID]:
+    return [r["id"] for r in await conn.fetch(_IDS_IN_WORKSPACE, workspace_id)]
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    project: Project
+    workspace_role: WorkspaceRole
+    project_role: ProjectRole | None
+
+
+async def access(conn: Connection, project_id: UUID, user_id: UUID) -> Access | None:
     row = await conn.fetchrow(_ACCESS, project_id, user_id)
-    return (_project(row), WorkspaceRole(row["role"])) if row else None
+    if row is None:
+        return None
+    explicit = row["project_role"]
+    return Access(
+        _project(row),
+        WorkspaceRole(row["workspace_role"]),
+        ProjectRole(explicit) if explicit else None,
+    )
+
+
+async def set_member_role(
+    conn: Connection, project_id: UUID, user_id: UUID, role: ProjectRole
+) -> None:
+    await conn.execute(_SET_ROLE, project_id, user_id, role.value)
+
+
+async def remove_member_role(conn: Connection, project_id: UUID, user_id: UUID) -> bool:
+    return await conn.fetchval(_REMOVE_ROLE, project_id, user_id) is not None
 
 
 async def next_seq(conn: Connection, project_id: UUID) -> int:

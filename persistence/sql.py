@@ -13,6 +13,7 @@ from pypika import Parameter, PostgreSQLQuery, Table
 Query = PostgreSQLQuery
 
 users = Table("users")
+invitations = Table("invitations")
 refresh_tokens = Table("refresh_tokens")
 workspaces = Table("workspaces")
 workspace_members = Table("workspace_members")

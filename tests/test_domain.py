@@ -10,7 +10,16 @@ from pydantic import ValidationError
 from domain import commands as c
 from domain.errors import Forbidden
 from domain.ordering import key_between
-from domain.permissions import PERMISSIONS, Action, WorkspaceRole, is_allowed, require
+from domain.permissions import (
+    PERMISSIONS,
+    Action,
+    ProjectRole,
+    WorkspaceRole,
+    effective_project_role,
+    is_allowed,
+    may_manage,
+    require,
+)
 
 
 def test_keys_between_neighbours_sort_between_them():
@@ -38,10 +47,31 @@ def test_every_action_has_a_row_in_the_permission_table():
     assert set(PERMISSIONS) == set(Action)
 
 
-def test_guests_may_not_write_and_members_may():
-    assert is_allowed(WorkspaceRole.MEMBER, Action.TASK_WRITE)
+def test_effective_project_roles():
+    assert effective_project_role(WorkspaceRole.OWNER, ProjectRole.VIEWER) is ProjectRole.MANAGER
+    assert effective_project_role(WorkspaceRole.ADMIN, None) is ProjectRole.MANAGER
+    assert effective_project_role(WorkspaceRole.MEMBER, None) is ProjectRole.EDITOR
+    assert effective_project_role(WorkspaceRole.MEMBER, ProjectRole.VIEWER) is ProjectRole.VIEWER
+    assert effective_project_role(WorkspaceRole.GUEST, None) is None
+    assert effective_project_role(WorkspaceRole.GUEST, ProjectRole.COMMENTER) is (
+        ProjectRole.COMMENTER
+    )
+
+
+def test_viewers_may_read_but_not_write():
+    assert is_allowed(ProjectRole.VIEWER, Action.PROJECT_READ)
+    assert is_allowed(ProjectRole.EDITOR, Action.TASK_WRITE)
     with pytest.raises(Forbidden):
-        require(WorkspaceRole.GUEST, Action.TASK_WRITE)
+        require(ProjectRole.VIEWER, Action.TASK_WRITE)
+
+
+def test_only_owners_touch_owners():
+    o, a, m = WorkspaceRole.OWNER, WorkspaceRole.ADMIN, WorkspaceRole.MEMBER
+    assert may_manage(o, o, a)
+    assert may_manage(a, m, WorkspaceRole.GUEST)
+    assert not may_manage(a, o, m)
+    assert not may_manage(a, m, o)
+    assert not may_manage(m, WorkspaceRole.GUEST, None)
 
 
 def test_commands_refuse_unknown_fields_and_strip_names():

@@ -1,0 +1,44 @@
+"""Authorization against the permission table, for every service (ADR 0011).
+
+What the caller may not see answers ``not_found`` (existence is not leaked across tenants or to
+guests); what they may see but not change answers ``forbidden``.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from domain.errors import NotFound
+from domain.permissions import Action, ProjectRole, WorkspaceRole, effective_project_role, require
+from persistence import projects, workspaces
+from persistence.db import Connection
+from persistence.projects import Access
+
+
+def _no_project(project_id: UUID) -> NotFound:
+    return NotFound(f"No project {project_id}.", {"field": "project_id", "id": str(project_id)})
+
+
+async def project_access(
+    conn: Connection, project_id: UUID, user_id: UUID, action: Action
+) -> tuple[Access, ProjectRole]:
+    """The project as the caller sees it and their effective role, once ``action`` is allowed."""
+    found = await projects.access(conn, project_id, user_id)
+    role = effective_project_role(found.workspace_role, found.project_role) if found else None
+    if found is None or role is None:
+        raise _no_project(project_id)
+    require(role, action)
+    return found, role
+
+
+async def workspace_access(
+    conn: Connection, workspace_id: UUID, user_id: UUID, action: Action
+) -> WorkspaceRole:
+    """The caller's workspace role, once ``action`` is allowed."""
+    role = await workspaces.role_of(conn, workspace_id, user_id)
+    if role is None:
+        raise NotFound(
+            f"No workspace {workspace_id}.", {"field": "workspace_id", "id": str(workspace_id)}
+        )
+    require(role, action)
+    return role
