@@ -11,6 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
+from application.invitations import accept_pending
 from auth.passwords import Passwords
 from auth.tokens import AccessTokens, new_refresh_token, refresh_token_digest
 from domain.commands import Login, Logout, Refresh, Register
@@ -66,6 +67,7 @@ class AuthService:
                     "An account with this e-mail address already exists.",
                     {"field": "email"},
                 ) from exc
+            await accept_pending(conn, user)
             return await self._start_session(conn, user, family_id=uuid.uuid4())
 
     async def login(self, cmd: Login) -> Session:
@@ -76,6 +78,7 @@ class AuthService:
         if not ok or user is None:
             raise Unauthorized(_BAD_LOGIN, {"reason": "bad_credentials"})
         async with self._pool.acquire() as conn, conn.transaction():
+            await accept_pending(conn, user)
             return await self._start_session(conn, user, family_id=uuid.uuid4())
 
     async def refresh(self, cmd: Refresh) -> Session:

@@ -18,7 +18,7 @@ from uuid import UUID
 import asyncpg
 
 from application.access import project_access, workspace_access
-from application.outcomes import Outcome, claim_op
+from application.outcomes import Outcome, claim_op, record_outcome
 from application.ports import EnterRoom, EventPublisher
 from domain import commands as c
 from domain.conflicts import conflicting_fields, stamped
@@ -26,7 +26,7 @@ from domain.errors import Conflict, InvalidPayload, NotFound
 from domain.events import EventType
 from domain.models import BoardSnapshot, Column, Project, ProjectEvent, Task, Workspace
 from domain.permissions import Action, WorkspaceRole
-from persistence import applied_ops, columns, events, projects, tasks, workspaces
+from persistence import columns, events, projects, tasks, workspaces
 from persistence.db import Connection
 from persistence.positions import Anchor, UnknownSibling, place
 
@@ -63,7 +63,7 @@ class BoardService:
                 return replay
             workspace = await workspaces.insert(conn, uuid.uuid4(), cmd.name, user_id)
             outcome = Outcome(workspace.as_dict())
-            await applied_ops.record(conn, user_id, cmd.op_id, outcome.stored())
+            await record_outcome(conn, user_id, cmd, outcome)
             return outcome
 
     async def list_workspaces(self, user_id: UUID) -> list[Workspace]:
@@ -85,7 +85,7 @@ class BoardService:
                 conn, project.id, seq, EventType.PROJECT_CREATED, user_id, cmd.op_id, data
             )
             outcome = Outcome(data["project"], seq)
-            await applied_ops.record(conn, user_id, cmd.op_id, outcome.stored())
+            await record_outcome(conn, user_id, cmd, outcome)
         await self._publish(event)
         return outcome
 
@@ -261,7 +261,7 @@ class BoardService:
                 conn, project.id, seq, change.type, user_id, cmd.op_id, change.data
             )
             outcome = Outcome(change.result, seq)
-            await applied_ops.record(conn, user_id, cmd.op_id, outcome.stored())
+            await record_outcome(conn, user_id, cmd, outcome)
         await self._publish(event)
         return outcome
 

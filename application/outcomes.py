@@ -49,3 +49,10 @@ async def claim_op(conn: Connection, user_id: UUID, cmd: c.Mutation) -> Outcome 
             [{"field": "op_id", "message": f"already used for {found[0]}", "type": "op_id_reused"}],
         )
     return Outcome.from_stored(found[1])
+
+
+async def record_outcome(
+    conn: Connection, user_id: UUID, cmd: c.Mutation, outcome: Outcome
+) -> None:
+    """Store the answer with the claimed op, in the same transaction as the change."""
+    await applied_ops.record(conn, user_id, cmd.op_id, outcome.stored())

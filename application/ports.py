@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from domain.models import ProjectEvent
@@ -16,3 +16,11 @@ class EventPublisher(Protocol):
 
 # Puts the calling connection into a project's room; the handler binds it to its socket.
 EnterRoom = Callable[[UUID], Awaitable[None]]
+
+
+class AccessNotifier(Protocol):
+    async def revoked(self, user_id: UUID, project_ids: list[UUID], info: dict[str, Any]) -> None:
+        """Stop ``user_id``'s live sockets receiving these projects and tell them why."""
+
+    async def changed(self, user_id: UUID, info: dict[str, Any]) -> None:
+        """Tell ``user_id``'s live sockets that their access changed (new role, invitation)."""

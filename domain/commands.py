@@ -7,10 +7,12 @@ limits, so the protocol document and the validation cannot drift apart.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+
+from domain.permissions import ProjectRole, WorkspaceRole
 
 NAME_MAX = 100
 TITLE_MAX = 500
@@ -23,6 +25,7 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
 Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)]
 Password = Annotated[str, StringConstraints(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
+InvitableRole = Literal["admin", "member", "guest"]
 RefreshTokenText = Annotated[str, StringConstraints(min_length=16, max_length=200)]
 
 
@@ -159,3 +162,51 @@ class MoveTask(ProjectMutation):
 
 class DeleteTask(ProjectMutation):
     task_id: UUID
+
+
+# --- membership -----------------------------------------------------------------------------
+
+
+class ListMembers(Command):
+    workspace_id: UUID
+
+
+class InviteMember(Mutation):
+    """Invite by e-mail. An existing account joins at once; otherwise the invitation waits
+    and is accepted when that address registers or logs in."""
+
+    workspace_id: UUID
+    email: EmailStr = Field(max_length=254)
+    role: InvitableRole
+    project_id: UUID | None = None
+    project_role: ProjectRole | None = None
+
+    @model_validator(mode="after")
+    def _project_pair(self) -> InviteMember:
+        if (self.project_id is None) != (self.project_role is None):
+            raise ValueError("project_id and project_role go together")
+        return self
+
+
+class SetMemberRole(Mutation):
+    workspace_id: UUID
+    user_id: UUID
+    role: WorkspaceRole
+
+
+class RemoveMember(Mutation):
+    workspace_id: UUID
+    user_id: UUID
+
+
+class LeaveWorkspace(Mutation):
+    workspace_id: UUID
+
+
+class SetProjectRole(ProjectMutation):
+    user_id: UUID
+    role: ProjectRole
+
+
+class RemoveProjectRole(ProjectMutation):
+    user_id: UUID

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -17,11 +18,14 @@ from pydantic import BaseModel
 
 from application.auth_service import AuthService
 from application.board_service import BoardService
+from application.membership_service import MembershipService
 from application.outcomes import Outcome
 from domain import commands as c
 from domain.errors import InvalidPayload, Unauthorized
+from domain.permissions import Action
 from handlers.errors import error_ack
 from rooms.broadcaster import RoomBroadcaster
+from rooms.connections import ConnectionRegistry
 from rooms.names import user_room
 
 log = logging.getLogger(__name__)
@@ -41,23 +45,65 @@ def _ok(data: Any) -> Reply:
     return {"ok": True, "data": data}
 
 
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    """A client event: the command it parses into and the permission-table action it is."""
+
+    model: type[BaseModel]
+    action: Action
+
+
+# Every client event. The permission matrix test walks this table, so an event added here
+# without a row in domain.permissions.PERMISSIONS fails the suite.
+EVENTS: dict[str, EventSpec] = {
+    "workspace:list": EventSpec(c.ListWorkspaces, Action.WORKSPACE_LIST),
+    "workspace:create": EventSpec(c.CreateWorkspace, Action.WORKSPACE_CREATE),
+    "workspace:leave": EventSpec(c.LeaveWorkspace, Action.WORKSPACE_LEAVE),
+    "member:list": EventSpec(c.ListMembers, Action.MEMBER_LIST),
+    "member:invite": EventSpec(c.InviteMember, Action.MEMBER_INVITE),
+    "member:set_role": EventSpec(c.SetMemberRole, Action.MEMBER_SET_ROLE),
+    "member:remove": EventSpec(c.RemoveMember, Action.MEMBER_REMOVE),
+    "project:list": EventSpec(c.ListProjects, Action.PROJECT_LIST),
+    "project:create": EventSpec(c.CreateProject, Action.PROJECT_CREATE),
+    "project:join": EventSpec(c.JoinProject, Action.PROJECT_READ),
+    "project:leave": EventSpec(c.LeaveProject, Action.PROJECT_LEAVE_ROOM),
+    "project_member:set_role": EventSpec(c.SetProjectRole, Action.PROJECT_MEMBER_SET_ROLE),
+    "project_member:remove": EventSpec(c.RemoveProjectRole, Action.PROJECT_MEMBER_REMOVE),
+    "column:create": EventSpec(c.CreateColumn, Action.COLUMN_WRITE),
+    "column:rename": EventSpec(c.RenameColumn, Action.COLUMN_WRITE),
+    "column:move": EventSpec(c.MoveColumn, Action.COLUMN_WRITE),
+    "column:delete": EventSpec(c.DeleteColumn, Action.COLUMN_WRITE),
+    "task:create": EventSpec(c.CreateTask, Action.TASK_WRITE),
+    "task:update": EventSpec(c.UpdateTask, Action.TASK_WRITE),
+    "task:move": EventSpec(c.MoveTask, Action.TASK_WRITE),
+    "task:delete": EventSpec(c.DeleteTask, Action.TASK_WRITE),
+}
+
+
 class SocketHandlers:
     def __init__(
         self,
         sio: socketio.AsyncServer,
         auth: AuthService,
         board: BoardService,
+        membership: MembershipService,
         rooms: RoomBroadcaster,
+        connections: ConnectionRegistry,
     ) -> None:
         self._sio = sio
         self._auth = auth
         self._board = board
+        self._membership = membership
         self._rooms = rooms
+        self._connections = connections
 
     def register(self) -> None:
         self._sio.on("connect", self.connect)
-        for event, model, call in self._table():
-            self._sio.on(event, self._handler(model, call))
+        self._sio.on("disconnect", self.disconnect)
+        calls = self._calls()
+        assert calls.keys() == EVENTS.keys(), "every event needs a spec and a call"
+        for event, spec in EVENTS.items():
+            self._sio.on(event, self._handler(spec.model, calls[event]))
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         """Authenticate with the access token of the ``auth`` payload, never the query string."""
@@ -68,12 +114,21 @@ class SocketHandlers:
             raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_dict()) from exc
         await self._sio.save_session(sid, {"user_id": user_id})
         await self._sio.enter_room(sid, user_room(user_id))
+        await self._connections.add(user_id, sid)
 
-    def _table(self) -> list[tuple[str, type[BaseModel], Call]]:
-        b = self._board
+    async def disconnect(self, sid: str, reason: Any = None) -> None:
+        session = await self._sio.get_session(sid)
+        if "user_id" in session:
+            await self._connections.remove(session["user_id"], sid)
+
+    def _calls(self) -> dict[str, Call]:
+        b, m = self._board, self._membership
 
         async def workspace_list(sid: str, user: UUID, cmd: c.ListWorkspaces) -> Reply:
             return _ok({"workspaces": [w.as_dict() for w in await b.list_workspaces(user)]})
+
+        async def member_list(sid: str, user: UUID, cmd: c.ListMembers) -> Reply:
+            return _ok(await m.list_members(user, cmd))
 
         async def project_list(sid: str, user: UUID, cmd: c.ListProjects) -> Reply:
             return _ok({"projects": [p.as_dict() for p in await b.list_projects(user, cmd)]})
@@ -94,22 +149,29 @@ class SocketHandlers:
 
             return call
 
-        return [
-            ("workspace:list", c.ListWorkspaces, workspace_list),
-            ("workspace:create", c.CreateWorkspace, mutation(b.create_workspace)),
-            ("project:list", c.ListProjects, project_list),
-            ("project:create", c.CreateProject, mutation(b.create_project)),
-            ("project:join", c.JoinProject, project_join),
-            ("project:leave", c.LeaveProject, project_leave),
-            ("column:create", c.CreateColumn, mutation(b.create_column)),
-            ("column:rename", c.RenameColumn, mutation(b.rename_column)),
-            ("column:move", c.MoveColumn, mutation(b.move_column)),
-            ("column:delete", c.DeleteColumn, mutation(b.delete_column)),
-            ("task:create", c.CreateTask, mutation(b.create_task)),
-            ("task:update", c.UpdateTask, mutation(b.update_task)),
-            ("task:move", c.MoveTask, mutation(b.move_task)),
-            ("task:delete", c.DeleteTask, mutation(b.delete_task)),
-        ]
+        return {
+            "workspace:list": workspace_list,
+            "workspace:create": mutation(b.create_workspace),
+            "workspace:leave": mutation(m.leave),
+            "member:list": member_list,
+            "member:invite": mutation(m.invite),
+            "member:set_role": mutation(m.set_role),
+            "member:remove": mutation(m.remove),
+            "project:list": project_list,
+            "project:create": mutation(b.create_project),
+            "project:join": project_join,
+            "project:leave": project_leave,
+            "project_member:set_role": mutation(m.set_project_role),
+            "project_member:remove": mutation(m.remove_project_role),
+            "column:create": mutation(b.create_column),
+            "column:rename": mutation(b.rename_column),
+            "column:move": mutation(b.move_column),
+            "column:delete": mutation(b.delete_column),
+            "task:create": mutation(b.create_task),
+            "task:update": mutation(b.update_task),
+            "task:move": mutation(b.move_task),
+            "task:delete": mutation(b.delete_task),
+        }
 
     def _handler(self, model: type[BaseModel], call: Call) -> Callable[..., Awaitable[Reply]]:
         async def handle(sid: str, *args: Any) -> Reply:

@@ -55,7 +55,10 @@ _SET_ROLE = str(
     .do_update(pm.role)
 )
 _REMOVE_ROLE = str(
-    Query.from_(pm).delete().where((pm.project_id == p(1)) & (pm.user_id == p(2))).returning(pm.role)
+    Query.from_(pm)
+    .delete()
+    .where((pm.project_id == p(1)) & (pm.user_id == p(2)))
+    .returning(pm.role)
 )
 _IDS_IN_WORKSPACE = str(Query.from_(pr).select(pr.id).where(pr.workspace_id == p(1)))
 _NEXT_SEQ = str(

@@ -55,3 +55,8 @@ async def credentials_by_email(conn: Connection, email: str) -> tuple[User, str]
 async def get(conn: Connection, user_id: UUID) -> User | None:
     row = await conn.fetchrow(_BY_ID, user_id)
     return _user(row) if row else None
+
+
+async def find_by_email(conn: Connection, email: str) -> User | None:
+    found = await credentials_by_email(conn, email)
+    return found[0] if found else None

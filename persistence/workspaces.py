@@ -51,3 +51,11 @@ async def list_for_user(conn: Connection, user_id: UUID) -> list[Workspace]:
 async def role_of(conn: Connection, workspace_id: UUID, user_id: UUID) -> WorkspaceRole | None:
     role = await conn.fetchval(_ROLE, workspace_id, user_id)
     return WorkspaceRole(role) if role else None
+
+
+_LOCK = str(Query.from_(w).select(w.id).where(w.id == p(1)).for_update())
+
+
+async def lock(conn: Connection, workspace_id: UUID) -> None:
+    """Serialize membership changes of one workspace (e.g. two owners demoting each other)."""
+    await conn.execute(_LOCK, workspace_id)

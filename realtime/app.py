@@ -11,11 +11,13 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import asyncpg
+import redis.asyncio as redis
 import socketio
 from aiohttp import web
 
 from application.auth_service import AuthService
 from application.board_service import BoardService
+from application.membership_service import MembershipService
 from auth.passwords import PasswordPolicy, Passwords
 from auth.tokens import AccessTokens
 from handlers import rest_auth
@@ -25,7 +27,13 @@ from handlers.socket_events import SocketHandlers
 from persistence.db import make_pool
 from realtime import jsoncodec
 from realtime.settings import Settings
+from rooms.access import LiveAccess
 from rooms.broadcaster import RoomBroadcaster
+from rooms.connections import (
+    ConnectionRegistry,
+    LocalConnectionRegistry,
+    RedisConnectionRegistry,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +41,7 @@ SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool", asyncpg.Pool)
 SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio", socketio.AsyncServer)
 BOARD_SERVICE: web.AppKey[BoardService] = web.AppKey("board_service", BoardService)
+REDIS: web.AppKey[redis.Redis] = web.AppKey("redis", redis.Redis)
 
 
 def make_socketio_server(settings: Settings) -> socketio.AsyncServer:
@@ -75,10 +84,17 @@ async def create_app(settings: Settings) -> web.Application:
         pool, passwords, access, timedelta(seconds=settings.refresh_token_ttl_seconds)
     )
     rooms = RoomBroadcaster(sio)
+    connections: ConnectionRegistry = LocalConnectionRegistry()
+    if settings.redis_url:
+        redis_client = redis.from_url(settings.redis_url)
+        app[REDIS] = redis_client
+        connections = RedisConnectionRegistry(redis_client, settings.redis_channel)
+        app.cleanup_ctx.append(_redis_ctx)
     board = BoardService(pool, rooms)
+    membership = MembershipService(pool, LiveAccess(sio, connections))
     app[rest_auth.AUTH_SERVICE] = auth_service
     app[BOARD_SERVICE] = board
-    SocketHandlers(sio, auth_service, board, rooms).register()
+    SocketHandlers(sio, auth_service, board, membership, rooms, connections).register()
 
     rest_auth.setup_routes(app)
     app.router.add_get("/healthz", healthz)
@@ -94,6 +110,11 @@ async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
     await pool  # connects min_size connections
     yield
     await pool.close()
+
+
+async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[REDIS].aclose()
 
 
 async def _disconnect_sockets(app: web.Application) -> None:
