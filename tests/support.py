@@ -71,6 +71,8 @@ class Client:
 
     sio: socketio.AsyncClient
     events: list[dict[str, Any]] = field(default_factory=list)
+    # (event name, payload) of what the server tells this user: access:revoked, access:changed
+    notices: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     async def call(self, event: str, payload: Any = None, timeout: float = 10) -> dict[str, Any]:
         args = () if payload is None else (payload,)
@@ -81,6 +83,20 @@ class Client:
         reply = await self.call(event, payload)
         assert reply["ok"] is True, reply
         return reply
+
+    async def wait_for_notice(
+        self,
+        name: str,
+        predicate: Callable[[dict[str, Any]], bool] = lambda _: True,
+        timeout: float = 5,
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for got, data in self.notices:
+                if got == name and predicate(data):
+                    return data
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"no {name} within {timeout}s; received {self.notices}")
 
     async def wait_for_event(
         self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5
@@ -101,6 +117,13 @@ async def connect(base_url: str, token: str | None, **kwargs: Any) -> Client:
     @sio.on("event")
     async def on_event(data: dict[str, Any]) -> None:
         client.events.append(data)
+
+    for notice in ("access:revoked", "access:changed"):
+
+        async def on_notice(data: dict[str, Any], name: str = notice) -> None:
+            client.notices.append((name, data))
+
+        sio.on(notice, on_notice)
 
     auth = {"token": token} if token is not None else None
     await sio.connect(base_url, auth=auth, transports=["websocket"], wait_timeout=5, **kwargs)
