@@ -34,12 +34,17 @@ class ProjectRole(StrEnum):
 class Scope(StrEnum):
     """What an action is checked against."""
 
+    PUBLIC = "public"  # no credentials needed (signing up, signing in)
     ACCOUNT = "account"  # any signed-in user; concerns only themselves
     WORKSPACE = "workspace"  # the caller's workspace role
     PROJECT = "project"  # the caller's effective project role
 
 
 class Action(StrEnum):
+    AUTH_REGISTER = "auth.register"
+    AUTH_LOGIN = "auth.login"
+    AUTH_REFRESH = "auth.refresh"
+    AUTH_LOGOUT = "auth.logout"
     WORKSPACE_CREATE = "workspace.create"
     WORKSPACE_LIST = "workspace.list"
     WORKSPACE_LEAVE = "workspace.leave"
@@ -72,6 +77,12 @@ _EDITORS = frozenset({ProjectRole.MANAGER, ProjectRole.EDITOR})
 _MANAGERS = frozenset({ProjectRole.MANAGER})
 
 PERMISSIONS: Mapping[Action, Rule] = {
+    Action.AUTH_REGISTER: Rule(Scope.PUBLIC, summary="create an account"),
+    Action.AUTH_LOGIN: Rule(Scope.PUBLIC, summary="sign in with e-mail and password"),
+    Action.AUTH_REFRESH: Rule(
+        Scope.PUBLIC, summary="rotate a refresh token (the token is the proof)"
+    ),
+    Action.AUTH_LOGOUT: Rule(Scope.PUBLIC, summary="revoke a login (the token is the proof)"),
     Action.WORKSPACE_CREATE: Rule(Scope.ACCOUNT, summary="create a workspace (becoming its owner)"),
     Action.WORKSPACE_LIST: Rule(Scope.ACCOUNT, summary="list the workspaces one belongs to"),
     Action.WORKSPACE_LEAVE: Rule(Scope.WORKSPACE, _ALL_WS, "leave (not as the last owner)"),
@@ -111,7 +122,7 @@ def effective_project_role(
 
 def is_allowed(role: WorkspaceRole | ProjectRole | None, action: Action) -> bool:
     rule = PERMISSIONS[action]
-    if rule.scope is Scope.ACCOUNT:
+    if rule.scope in (Scope.PUBLIC, Scope.ACCOUNT):
         return True
     return role is not None and role in rule.roles
 
@@ -150,11 +161,10 @@ def render_markdown() -> str:
         "| --- | --- | --- | --- |",
     ]
     for action, rule in PERMISSIONS.items():
-        roles = (
-            "any signed-in user"
-            if rule.scope is Scope.ACCOUNT
-            else ", ".join(r.value for r in _ordered(rule.roles))
-        )
+        roles = {
+            Scope.PUBLIC: "anyone",
+            Scope.ACCOUNT: "any signed-in user",
+        }.get(rule.scope) or ", ".join(r.value for r in _ordered(rule.roles))
         lines.append(f"| `{action.value}` | {rule.scope.value} | {roles} | {rule.summary} |")
     lines.append("")
     return "\n".join(lines)

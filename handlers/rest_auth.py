@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from application.auth_service import AuthService
 from domain.commands import Login, Logout, Refresh, Register
+from domain.permissions import Action
 from handlers.jsonbody import json_response, read_json_object
 
 AUTH_SERVICE: web.AppKey[AuthService] = web.AppKey("auth_service", AuthService)
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
 async def register(request: web.Request) -> web.Response:
@@ -35,8 +40,15 @@ async def logout(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+# Every REST route with its permission-table action (checked by the permission matrix test).
+ROUTES: dict[str, tuple[Handler, Action]] = {
+    "/api/v1/auth/register": (register, Action.AUTH_REGISTER),
+    "/api/v1/auth/login": (login, Action.AUTH_LOGIN),
+    "/api/v1/auth/refresh": (refresh, Action.AUTH_REFRESH),
+    "/api/v1/auth/logout": (logout, Action.AUTH_LOGOUT),
+}
+
+
 def setup_routes(app: web.Application) -> None:
-    app.router.add_post("/api/v1/auth/register", register)
-    app.router.add_post("/api/v1/auth/login", login)
-    app.router.add_post("/api/v1/auth/refresh", refresh)
-    app.router.add_post("/api/v1/auth/logout", logout)
+    for path, (handler, _) in ROUTES.items():
+        app.router.add_post(path, handler)

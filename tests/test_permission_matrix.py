@@ -1,0 +1,303 @@
+"""The permission matrix: every role x every action x own project / other project / other tenant.
+
+Each socket event is sent by an actor holding one role profile, against a project where the
+actor has that explicit role ("own"), another project of the same workspace ("other"), and a
+project of a workspace the actor does not belong to ("foreign"). The expected answer comes from
+the permission table (domain.permissions), so this test proves that the code enforces exactly
+the table for every event; an event or route without a row in the table fails it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from domain.permissions import (
+    PERMISSIONS,
+    Action,
+    ProjectRole,
+    Scope,
+    WorkspaceRole,
+    effective_project_role,
+)
+from handlers.rest_auth import ROUTES
+from handlers.socket_events import EVENTS
+from tests.support import Account, Client, op, unique_email
+
+PROFILES: list[tuple[WorkspaceRole, ProjectRole | None]] = [
+    (WorkspaceRole.OWNER, None),
+    (WorkspaceRole.ADMIN, None),
+    (WorkspaceRole.MEMBER, None),
+    *[(WorkspaceRole.MEMBER, r) for r in ProjectRole],
+    *[(WorkspaceRole.GUEST, r) for r in ProjectRole],
+    (WorkspaceRole.GUEST, None),
+]
+TARGETS = ("own", "other", "foreign")
+
+
+def test_every_event_and_route_has_a_row_in_the_permission_table():
+    assert {spec.action for spec in EVENTS.values()} <= set(PERMISSIONS)
+    assert {action for _, action in ROUTES.values()} <= set(PERMISSIONS)
+    # and no row stands for nothing
+    used = {spec.action for spec in EVENTS.values()} | {a for _, a in ROUTES.values()}
+    assert used == set(Action)
+
+
+async def test_every_api_route_of_the_app_is_in_the_route_table(settings):
+    from realtime.app import create_app
+
+    app = await create_app(settings)
+    paths = {
+        route.resource.canonical
+        for route in app.router.routes()
+        if route.resource is not None and route.resource.canonical.startswith("/api/")
+    }
+    assert paths == set(ROUTES)
+
+
+@dataclass
+class Workspace:
+    id: str
+    projects: dict[str, str]  # target -> project id
+    columns: dict[str, str]  # project id -> a column id
+
+
+@dataclass
+class World:
+    boss: Client
+    actor: Client
+    actor_account: Account
+    victims: dict[str, Account]
+    home: Workspace  # the actor's workspace: "own" and "other" projects
+    away: Workspace  # another tenant: the "foreign" project
+
+
+async def _workspace(boss: Client, name: str, targets: tuple[str, ...]) -> Workspace:
+    ws = await boss.ok("workspace:create", {"op_id": op(), "name": name})
+    projects: dict[str, str] = {}
+    columns: dict[str, str] = {}
+    for target in targets:
+        project = await boss.ok(
+            "project:create", {"op_id": op(), "workspace_id": ws["data"]["id"], "name": target}
+        )
+        pid = project["data"]["id"]
+        column = await boss.ok("column:create", {"op_id": op(), "project_id": pid, "name": "c"})
+        projects[target], columns[pid] = pid, column["data"]["id"]
+    return Workspace(ws["data"]["id"], projects, columns)
+
+
+async def _add(boss: Client, ws: Workspace, account: Account, role: WorkspaceRole) -> None:
+    invite_as = "member" if role is WorkspaceRole.OWNER else role.value
+    await boss.ok(
+        "member:invite",
+        {"op_id": op(), "workspace_id": ws.id, "email": account.email, "role": invite_as},
+    )
+    if role is WorkspaceRole.OWNER:
+        await boss.ok(
+            "member:set_role",
+            {"op_id": op(), "workspace_id": ws.id, "user_id": account.user_id, "role": "owner"},
+        )
+
+
+Payload = Callable[[World, str], Awaitable[dict[str, Any]]]
+
+
+def _ws(world: World, target: str) -> Workspace:
+    return world.away if target == "foreign" else world.home
+
+
+def _project(world: World, target: str) -> str:
+    return _ws(world, "foreign" if target == "foreign" else "home").projects[target]
+
+
+def _column(world: World, target: str) -> str:
+    return _ws(world, target).columns[_project(world, target)]
+
+
+async def _fresh_task(world: World, target: str) -> str:
+    reply = await world.boss.ok(
+        "task:create",
+        {
+            "op_id": op(),
+            "project_id": _project(world, target),
+            "column_id": _column(world, target),
+            "title": "t",
+        },
+    )
+    return reply["data"]["id"]
+
+
+async def _fresh_column(world: World, target: str) -> str:
+    reply = await world.boss.ok(
+        "column:create", {"op_id": op(), "project_id": _project(world, target), "name": "x"}
+    )
+    return reply["data"]["id"]
+
+
+async def _with_project_role(world: World, target: str, victim: str) -> str:
+    account = world.victims[victim]
+    await world.boss.ok(
+        "project_member:set_role",
+        {
+            "op_id": op(),
+            "project_id": _project(world, target),
+            "user_id": account.user_id,
+            "role": "editor",
+        },
+    )
+    return account.user_id
+
+
+async def _p(world: World, target: str, **fields: Any) -> dict[str, Any]:
+    return {"op_id": op(), "project_id": _project(world, target), **fields}
+
+
+PAYLOADS: dict[str, Payload] = {
+    "workspace:list": lambda w, t: _const({}),
+    "workspace:create": lambda w, t: _const({"op_id": op(), "name": "mine"}),
+    "workspace:leave": lambda w, t: _const({"op_id": op(), "workspace_id": _ws(w, t).id}),
+    "member:list": lambda w, t: _const({"workspace_id": _ws(w, t).id}),
+    "member:invite": lambda w, t: _const(
+        {
+            "op_id": op(),
+            "workspace_id": _ws(w, t).id,
+            "email": unique_email("new"),
+            "role": "member",
+        }
+    ),
+    "member:set_role": lambda w, t: _const(
+        {
+            "op_id": op(),
+            "workspace_id": _ws(w, t).id,
+            "user_id": w.victims["a"].user_id,
+            "role": "guest" if t == "own" else "member",
+        }
+    ),
+    "member:remove": lambda w, t: _const(
+        {"op_id": op(), "workspace_id": _ws(w, t).id, "user_id": w.victims["b"].user_id}
+    ),
+    "project:list": lambda w, t: _const({"workspace_id": _ws(w, t).id}),
+    "project:create": lambda w, t: _const(
+        {"op_id": op(), "workspace_id": _ws(w, t).id, "name": "new"}
+    ),
+    "project:join": lambda w, t: _const({"project_id": _project(w, t)}),
+    "project:leave": lambda w, t: _const({"project_id": _project(w, t)}),
+    "project_member:set_role": lambda w, t: _p(w, t, user_id=w.victims["c"].user_id, role="viewer"),
+    "project_member:remove": lambda w, t: _remove_role(w, t),
+    "column:create": lambda w, t: _p(w, t, name="n"),
+    "column:rename": lambda w, t: _column_op(w, t, base_version=1, name="r"),
+    "column:move": lambda w, t: _column_op(w, t, after_id=None),
+    "column:delete": lambda w, t: _column_op(w, t),
+    "task:create": lambda w, t: _p(w, t, column_id=_column(w, t), title="x"),
+    "task:update": lambda w, t: _task_op(w, t, base_version=1, title="u"),
+    "task:move": lambda w, t: _task_op(w, t, column_id=_column(w, t), after_id=None),
+    "task:delete": lambda w, t: _task_op(w, t),
+}
+
+
+async def _const(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload
+
+
+async def _column_op(world: World, target: str, **fields: Any) -> dict[str, Any]:
+    return await _p(world, target, column_id=await _fresh_column(world, target), **fields)
+
+
+async def _task_op(world: World, target: str, **fields: Any) -> dict[str, Any]:
+    return await _p(world, target, task_id=await _fresh_task(world, target), **fields)
+
+
+async def _remove_role(world: World, target: str) -> dict[str, Any]:
+    return await _p(world, target, user_id=await _with_project_role(world, target, "d"))
+
+
+def _expected(event: str, target: str, ws_role: WorkspaceRole, explicit: ProjectRole | None) -> str:
+    rule = PERMISSIONS[EVENTS[event].action]
+    if rule.scope in (Scope.PUBLIC, Scope.ACCOUNT):
+        return "ok"
+    if target == "foreign":
+        return "not_found"
+    if rule.scope is Scope.WORKSPACE:
+        return "ok" if ws_role in rule.roles else "forbidden"
+    role = effective_project_role(ws_role, explicit if target == "own" else None)
+    if role is None:
+        return "not_found"
+    return "ok" if role in rule.roles else "forbidden"
+
+
+# Hand-written spot checks, so the matrix is not only the table checking itself.
+SPOT_CHECKS = {
+    ("task:create", "own", WorkspaceRole.GUEST, ProjectRole.VIEWER): "forbidden",
+    ("task:create", "other", WorkspaceRole.GUEST, ProjectRole.EDITOR): "not_found",
+    ("task:create", "other", WorkspaceRole.MEMBER, ProjectRole.VIEWER): "ok",
+    ("column:delete", "own", WorkspaceRole.MEMBER, ProjectRole.COMMENTER): "forbidden",
+    ("project:join", "own", WorkspaceRole.GUEST, ProjectRole.COMMENTER): "ok",
+    ("member:invite", "own", WorkspaceRole.MEMBER, None): "forbidden",
+    ("member:invite", "own", WorkspaceRole.ADMIN, None): "ok",
+    ("project:create", "own", WorkspaceRole.GUEST, None): "forbidden",
+    ("project_member:set_role", "other", WorkspaceRole.MEMBER, ProjectRole.MANAGER): "forbidden",
+    ("task:delete", "foreign", WorkspaceRole.OWNER, None): "not_found",
+}
+
+
+def test_spot_checks_agree_with_the_table():
+    for (event, target, ws_role, explicit), outcome in SPOT_CHECKS.items():
+        assert _expected(event, target, ws_role, explicit) == outcome, (event, target, ws_role)
+
+
+# Events that change the actor's own standing run last, so they do not disturb the others.
+_LAST = ("workspace:leave",)
+
+
+@pytest.mark.parametrize(
+    ("ws_role", "explicit"), PROFILES, ids=[f"{w}-{p or 'none'}" for w, p in PROFILES]
+)
+async def test_matrix(api, client_factory, ws_role, explicit):
+    boss = await client_factory((await api.register("boss")).access_token)
+    actor_account = await api.register("actor")
+    actor = await client_factory(actor_account.access_token)
+    victims = {name: await api.register(f"victim-{name}") for name in "abcd"}
+    home = await _workspace(boss, "home", ("own", "other"))
+    away = await _workspace(boss, "away", ("foreign",))
+    for ws in (home, away):
+        for victim in victims.values():
+            await _add(boss, ws, victim, WorkspaceRole.MEMBER)
+    await _add(boss, home, actor_account, ws_role)
+    if explicit is not None:
+        await boss.ok(
+            "project_member:set_role",
+            {
+                "op_id": op(),
+                "project_id": home.projects["own"],
+                "user_id": actor_account.user_id,
+                "role": explicit.value,
+            },
+        )
+    world = World(boss, actor, actor_account, victims, home, away)
+
+    mismatches = []
+    events = [e for e in EVENTS if e not in _LAST] + list(_LAST)
+    for event in events:
+        scope = PERMISSIONS[EVENTS[event].action].scope
+        # own and other name the same workspace: workspace-scoped events run once for it
+        targets = ("own", "foreign") if scope is Scope.WORKSPACE else TARGETS
+        for target in targets:
+            payload = await PAYLOADS[event](world, target)
+            reply = await actor.call(event, payload)
+            got = "ok" if reply["ok"] else reply["error"]["code"]
+            want = _expected(event, target, ws_role, explicit)
+            if got != want:
+                mismatches.append((event, target, want, got, reply))
+    assert mismatches == [], "\n".join(map(str, mismatches))
+
+
+def test_docs_permissions_md_is_generated_from_the_table():
+    from realtime.cli import permissions_markdown
+    from tests.support import ROOT
+
+    assert (ROOT / "docs" / "permissions.md").read_text() == permissions_markdown(), (
+        "docs/permissions.md is stale: run `boardroom permissions-doc`"
+    )
