@@ -27,6 +27,7 @@ from handlers.socket_events import SocketHandlers
 from persistence.db import make_pool
 from realtime import jsoncodec
 from realtime.settings import Settings
+from realtime.websocket import disable_compression
 from rooms.access import LiveAccess
 from rooms.broadcaster import RoomBroadcaster
 from rooms.connections import (
@@ -51,7 +52,7 @@ def make_socketio_server(settings: Settings) -> socketio.AsyncServer:
         manager = socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel)
     else:
         log.warning("REDIS_URL is not set: rooms are local to this single instance")
-    return socketio.AsyncServer(
+    sio = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,
         cors_allowed_origins=settings.origins,
@@ -60,6 +61,9 @@ def make_socketio_server(settings: Settings) -> socketio.AsyncServer:
         logger=False,
         engineio_logger=False,
     )
+    if not settings.websocket_compression:
+        disable_compression(sio.eio)
+    return sio
 
 
 async def create_app(settings: Settings) -> web.Application:

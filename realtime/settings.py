@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     db_pool_min: int = Field(default=2, ge=1)
     db_pool_max: int = Field(default=10, ge=1)
     max_message_bytes: int = Field(default=64 * 1024, ge=1024)
+    websocket_compression: bool = Field(
+        default=False, description="permessage-deflate on WebSocket frames (ADR 0013)"
+    )
     data_dir: Path = Path(".boardroom")
     log_level: str = "INFO"
     static_dir: Path = Field(

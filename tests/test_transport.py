@@ -1,0 +1,29 @@
+"""The WebSocket transport: no per-message compression, message size limit in the engine."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+import socketio
+
+
+async def test_permessage_deflate_is_refused_even_when_the_client_offers_it(base_url):
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{base_url}/socket.io/?EIO=4&transport=websocket", compress=15) as ws,
+    ):
+        assert ws.compress == 0
+        opening = await ws.receive_str()
+        assert opening.startswith("0{")  # the Engine.IO open packet
+
+
+async def test_a_message_above_the_limit_closes_the_connection(api, client_factory):
+    account = await api.register("ann")
+    client = await client_factory(account.access_token)
+    oversized = {"op_id": "big", "name": "x" * (70 * 1024)}
+    # The engine drops the connection (no ack ever comes); nothing is created.
+    with pytest.raises(socketio.exceptions.TimeoutError):
+        await client.sio.call("workspace:create", oversized, timeout=3)
+    assert not client.sio.connected
+    again = await client_factory(account.access_token)
+    assert (await again.ok("workspace:list"))["data"]["workspaces"] == []
