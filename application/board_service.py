@@ -8,10 +8,7 @@ increment included, so the log stays gapless and nothing is published.
 
 from __future__ import annotations
 
-import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -19,30 +16,17 @@ import asyncpg
 
 from application.access import project_access, workspace_access
 from application.outcomes import Outcome, claim_op, record_outcome
-from application.ports import EnterRoom, EventPublisher
+from application.ports import EnterRoom
+from application.project_writes import Actor, Change, ProjectWrites
 from domain import commands as c
 from domain.conflicts import conflicting_fields, stamped
 from domain.errors import Conflict, InvalidPayload, NotFound
 from domain.events import EventType
-from domain.models import BoardSnapshot, Column, Project, ProjectEvent, Task, Workspace
+from domain.models import BoardSnapshot, Column, Project, Task, Workspace
 from domain.permissions import Action, WorkspaceRole
 from persistence import columns, events, projects, tasks, workspaces
 from persistence.db import Connection
 from persistence.positions import Anchor, UnknownSibling, place
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """What a mutation did: the event to record and the entity to answer with."""
-
-    type: EventType
-    data: dict[str, Any]
-    result: dict[str, Any]
-
-
-log = logging.getLogger(__name__)
-
-Apply = Callable[[Connection, Project], Awaitable[Change]]
 
 
 def _missing(kind: str, ident: UUID, field: str) -> NotFound:
@@ -50,9 +34,9 @@ def _missing(kind: str, ident: UUID, field: str) -> NotFound:
 
 
 class BoardService:
-    def __init__(self, pool: asyncpg.Pool, publisher: EventPublisher) -> None:
+    def __init__(self, pool: asyncpg.Pool, writes: ProjectWrites) -> None:
         self._pool = pool
-        self._publisher = publisher
+        self._writes = writes
 
     # --- workspaces -----------------------------------------------------------------------
 
@@ -86,7 +70,7 @@ class BoardService:
             )
             outcome = Outcome(data["project"], seq)
             await record_outcome(conn, user_id, cmd, outcome)
-        await self._publish(event)
+        await self._writes.publish(event)
         return outcome
 
     async def list_projects(self, user_id: UUID, cmd: c.ListProjects) -> list[Project]:
@@ -121,7 +105,8 @@ class BoardService:
     # --- columns --------------------------------------------------------------------------
 
     async def create_column(self, user_id: UUID, cmd: c.CreateColumn) -> Outcome:
-        async def apply(conn: Connection, project: Project) -> Change:
+        async def apply(conn: Connection, actor: Actor) -> Change:
+            project = actor.project
             column_id = uuid.uuid4()
             position = await _place(
                 conn, "columns", "project_id", project.id, cmd.after_id, Anchor.END, column_id
@@ -129,10 +114,11 @@ class BoardService:
             column = await columns.insert(conn, column_id, project.id, cmd.name, position)
             return Change(EventType.COLUMN_CREATED, {"column": column.as_dict()}, column.as_dict())
 
-        return await self._mutate(user_id, cmd, Action.COLUMN_WRITE, apply)
+        return await self._writes.run(user_id, cmd, Action.COLUMN_WRITE, apply)
 
     async def rename_column(self, user_id: UUID, cmd: c.RenameColumn) -> Outcome:
-        async def apply(conn: Connection, project: Project) -> Change:
+        async def apply(conn: Connection, actor: Actor) -> Change:
+            project = actor.project
             found = await columns.get_versioned(conn, cmd.column_id, project.id)
             if found is None:
                 raise _missing("column", cmd.column_id, "column_id")
@@ -148,10 +134,11 @@ class BoardService:
             )
             return _column_change(EventType.COLUMN_RENAMED, column, cmd.column_id)
 
-        return await self._mutate(user_id, cmd, Action.COLUMN_WRITE, apply)
+        return await self._writes.run(user_id, cmd, Action.COLUMN_WRITE, apply)
 
     async def move_column(self, user_id: UUID, cmd: c.MoveColumn) -> Outcome:
-        async def apply(conn: Connection, project: Project) -> Change:
+        async def apply(conn: Connection, actor: Actor) -> Change:
+            project = actor.project
             if await columns.get(conn, cmd.column_id, project.id) is None:
                 raise _missing("column", cmd.column_id, "column_id")
             position = await _place(
@@ -160,21 +147,23 @@ class BoardService:
             column = await columns.move(conn, cmd.column_id, project.id, position)
             return _column_change(EventType.COLUMN_MOVED, column, cmd.column_id)
 
-        return await self._mutate(user_id, cmd, Action.COLUMN_WRITE, apply)
+        return await self._writes.run(user_id, cmd, Action.COLUMN_WRITE, apply)
 
     async def delete_column(self, user_id: UUID, cmd: c.DeleteColumn) -> Outcome:
-        async def apply(conn: Connection, project: Project) -> Change:
+        async def apply(conn: Connection, actor: Actor) -> Change:
+            project = actor.project
             if not await columns.delete(conn, cmd.column_id, project.id):
                 raise _missing("column", cmd.column_id, "column_id")
             ids = {"column_id": str(cmd.column_id)}
             return Change(EventType.COLUMN_DELETED, ids, ids)
 
-        return await self._mutate(user_id, cmd, Action.COLUMN_WRITE, apply)
+        return await self._writes.run(user_id, cmd, Action.COLUMN_WRITE, apply)
 
     # --- tasks ----------------------------------------------------------------------------
 
     async def create_task(self, user_id: UUID, cmd: c.CreateTask) -> Outcome:
-        async def apply(conn: Connection, project: Project) -> Change:
+        async def apply(conn: Connection, actor: Actor) -> Change:
+            project = actor.project
             if await columns.get(conn, cmd.column_id, project.id) is None:
                 raise _missing("column", cmd.column_id, "column_id")
             task_id = uuid.uuid4()
@@ -193,7 +182,7 @@ class BoardService:
             )
             return Change(EventType.TASK_CREATED, {"task": task.as_dict()}, task.as_dict())
 
-        return await self._mutate(user_id, cmd, Action.TASK_WRITE, apply)
+        return await self._writes.run(user_id, cmd, Action.TASK_WRITE, apply)
 
     async def update_task(self, user_id: UUID, cmd: c.UpdateTask) -> Outcome:
         if cmd.title is None and cmd.description is None:
@@ -202,7 +191,8 @@ class BoardService:
                 [{"field": "title", "message": "title or description is required"}],
             )
 
-        async def apply(conn: Connection, project: Project) -> Change:
+        async def apply(conn: Connection, actor: Actor) -> Change:
+            project = actor.project
             found = await tasks.get_versioned(conn, cmd.task_id, project.id)
             if found is None:
                 raise _missing("task", cmd.task_id, "task_id")
@@ -219,10 +209,11 @@ class BoardService:
             )
             return _task_change(EventType.TASK_UPDATED, task, cmd.task_id)
 
-        return await self._mutate(user_id, cmd, Action.TASK_WRITE, apply)
+        return await self._writes.run(user_id, cmd, Action.TASK_WRITE, apply)
 
     async def move_task(self, user_id: UUID, cmd: c.MoveTask) -> Outcome:
-        async def apply(conn: Connection, project: Project) -> Change:
+        async def apply(conn: Connection, actor: Actor) -> Change:
+            project = actor.project
             if await tasks.get(conn, cmd.task_id, project.id) is None:
                 raise _missing("task", cmd.task_id, "task_id")
             if await columns.get(conn, cmd.column_id, project.id) is None:
@@ -233,47 +224,19 @@ class BoardService:
             task = await tasks.move(conn, cmd.task_id, project.id, cmd.column_id, position)
             return _task_change(EventType.TASK_MOVED, task, cmd.task_id)
 
-        return await self._mutate(user_id, cmd, Action.TASK_WRITE, apply)
+        return await self._writes.run(user_id, cmd, Action.TASK_WRITE, apply)
 
     async def delete_task(self, user_id: UUID, cmd: c.DeleteTask) -> Outcome:
-        async def apply(conn: Connection, project: Project) -> Change:
+        async def apply(conn: Connection, actor: Actor) -> Change:
+            project = actor.project
             if not await tasks.delete(conn, cmd.task_id, project.id):
                 raise _missing("task", cmd.task_id, "task_id")
             ids = {"task_id": str(cmd.task_id)}
             return Change(EventType.TASK_DELETED, ids, ids)
 
-        return await self._mutate(user_id, cmd, Action.TASK_WRITE, apply)
+        return await self._writes.run(user_id, cmd, Action.TASK_WRITE, apply)
 
     # --- the one write path ---------------------------------------------------------------
-
-    async def _mutate(
-        self, user_id: UUID, cmd: c.ProjectMutation, action: Action, apply: Apply
-    ) -> Outcome:
-        async with self._pool.acquire() as conn, conn.transaction():
-            replay = await claim_op(conn, user_id, cmd)
-            if replay is not None:
-                return replay
-            access, _ = await project_access(conn, cmd.project_id, user_id, action)
-            project = access.project
-            seq = await projects.next_seq(conn, project.id)
-            change = await apply(conn, project)
-            event = await events.append(
-                conn, project.id, seq, change.type, user_id, cmd.op_id, change.data
-            )
-            outcome = Outcome(change.result, seq)
-            await record_outcome(conn, user_id, cmd, outcome)
-        await self._publish(event)
-        return outcome
-
-    async def _publish(self, event: ProjectEvent) -> None:
-        """Broadcast a committed event. A failure here must not turn the ack into an error:
-        the change is committed and logged with its ``seq``, which is where clients catch up."""
-        try:
-            await self._publisher.publish(event)
-        except Exception:
-            log.exception(
-                "broadcast failed after commit (project %s, seq %s)", event.project_id, event.seq
-            )
 
 
 async def _place(

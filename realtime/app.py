@@ -18,6 +18,7 @@ from aiohttp import web
 from application.auth_service import AuthService
 from application.board_service import BoardService
 from application.membership_service import MembershipService
+from application.project_writes import ProjectWrites
 from auth.passwords import PasswordPolicy, Passwords
 from auth.tokens import AccessTokens
 from handlers import rest_auth
@@ -94,7 +95,8 @@ async def create_app(settings: Settings) -> web.Application:
         app[REDIS] = redis_client
         connections = RedisConnectionRegistry(redis_client, settings.redis_channel)
         app.cleanup_ctx.append(_redis_ctx)
-    board = BoardService(pool, rooms)
+    writes = ProjectWrites(pool, rooms)
+    board = BoardService(pool, writes)
     membership = MembershipService(pool, LiveAccess(sio, connections))
     app[rest_auth.AUTH_SERVICE] = auth_service
     app[BOARD_SERVICE] = board

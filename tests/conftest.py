@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -53,9 +54,11 @@ async def _drop_database(admin_url: str, name: str) -> None:
 def services() -> Iterator[Services]:
     """One fresh, migrated database per test session; Redis as configured or embedded."""
     embedded_pg = embedded_redis = None
+    data_dir = None
     admin_url = os.environ.get("DATABASE_URL")
     if not admin_url:
-        embedded_pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="boardroom-test-pg-")))
+        data_dir = Path(tempfile.mkdtemp(prefix="boardroom-test-pg-"))
+        embedded_pg = EmbeddedPostgres(data_dir)
         admin_url = embedded_pg.start()
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url:
@@ -73,6 +76,8 @@ def services() -> Iterator[Services]:
             embedded_redis.stop()
         if embedded_pg:
             embedded_pg.stop()
+        if data_dir:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture
