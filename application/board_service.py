@@ -16,11 +16,11 @@ import asyncpg
 
 from application.access import project_access, workspace_access
 from application.outcomes import Outcome, claim_op, record_outcome
-from application.ports import EnterRoom
+from application.ports import RoomMembership
 from application.project_writes import Actor, Change, ProjectWrites
 from domain import commands as c
 from domain.conflicts import conflicting_fields, stamped
-from domain.errors import Conflict, InvalidPayload, NotFound
+from domain.errors import BoardroomError, Conflict, InvalidPayload, NotFound
 from domain.events import EventType
 from domain.models import BoardSnapshot, Column, Project, Task, Workspace
 from domain.permissions import Action, WorkspaceRole
@@ -82,18 +82,26 @@ class BoardService:
             return await projects.list_in_workspace(conn, cmd.workspace_id)
 
     async def join_project(
-        self, user_id: UUID, cmd: c.JoinProject, enter_room: EnterRoom
+        self, user_id: UUID, cmd: c.JoinProject, rooms: RoomMembership
     ) -> BoardSnapshot:
         """Enter the project's room, then read a snapshot.
 
         Entering first means no event committed after the snapshot can be missed: the client
-        drops events with ``seq`` at or below the snapshot's and applies the rest.
+        drops events with ``seq`` at or below the snapshot's and applies the rest. Access is
+        checked before entering and again inside the snapshot; if it was revoked in between
+        (the eviction found no socket to evict yet), the socket leaves the room again.
         """
         async with self._pool.acquire() as conn:
             await project_access(conn, cmd.project_id, user_id, Action.PROJECT_READ)
-            await enter_room(cmd.project_id)
+            await rooms.enter(cmd.project_id)
             async with conn.transaction(isolation="repeatable_read", readonly=True):
-                access, _ = await project_access(conn, cmd.project_id, user_id, Action.PROJECT_READ)
+                try:
+                    access, _ = await project_access(
+                        conn, cmd.project_id, user_id, Action.PROJECT_READ
+                    )
+                except BoardroomError:
+                    await rooms.leave(cmd.project_id)
+                    raise
                 project = access.project
                 return BoardSnapshot(
                     project=project,

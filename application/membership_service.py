@@ -8,6 +8,7 @@ checked against the new role anyway because every operation reads roles from the
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -30,8 +31,17 @@ from persistence import invitations, members, projects, users, workspaces
 from persistence.db import Connection
 from persistence.errors import DuplicateKey
 
+log = logging.getLogger(__name__)
+
 # Work to do once the transaction has committed (tell live sockets).
 AfterCommit = Callable[[], Awaitable[None]]
+
+
+def _not_yours(actor: WorkspaceRole, action: Action, what: str) -> Forbidden:
+    return Forbidden(
+        f"Your role '{actor}' may not {what}: only owners manage owners.",
+        {"action": str(action), "role": str(actor)},
+    )
 
 
 def _no_member(user_id: UUID) -> NotFound:
@@ -61,7 +71,7 @@ class MembershipService:
             actor = await workspace_access(conn, cmd.workspace_id, user_id, Action.MEMBER_INVITE)
             role = WorkspaceRole(cmd.role)
             if not may_manage(actor, WorkspaceRole.GUEST, role):
-                raise Forbidden(f"Your role '{actor}' may not invite a {role}.")
+                raise _not_yours(actor, Action.MEMBER_INVITE, f"invite someone as {role}")
             if cmd.project_id is not None:
                 access, _ = await project_access(
                     conn, cmd.project_id, user_id, Action.PROJECT_MEMBER_SET_ROLE
@@ -106,7 +116,9 @@ class MembershipService:
             if current is None:
                 raise _no_member(cmd.user_id)
             if not may_manage(actor, current, cmd.role):
-                raise Forbidden(f"Your role '{actor}' may not change a {current} to {cmd.role}.")
+                raise _not_yours(
+                    actor, Action.MEMBER_SET_ROLE, f"change role {current} to {cmd.role}"
+                )
             await _keep_an_owner(conn, cmd.workspace_id, current, cmd.role)
             await members.set_role(conn, cmd.workspace_id, cmd.user_id, cmd.role)
             # A new guest keeps only the projects they hold an explicit role in.
@@ -145,7 +157,9 @@ class MembershipService:
             if current is None:
                 raise _no_member(cmd.user_id)
             if not may_manage(actor, current, None):
-                raise Forbidden(f"Your role '{actor}' may not remove a {current}.")
+                raise _not_yours(
+                    actor, Action.MEMBER_REMOVE, f"remove someone whose role is {current}"
+                )
             return await self._leave(conn, cmd.workspace_id, cmd.user_id, current, "removed")
 
         return await self._run(user_id, cmd, apply)
@@ -242,7 +256,12 @@ class MembershipService:
             outcome = Outcome(result)
             await record_outcome(conn, user_id, cmd, outcome)
         if after_commit is not None:
-            await after_commit()
+            try:
+                await after_commit()
+            except Exception:
+                # Committed is committed: the roles in the database already govern every next
+                # operation; only the live notice (and eviction) failed, so log, do not fail.
+                log.exception("live access update failed after commit (op %s)", cmd.op_id)
         return outcome
 
 

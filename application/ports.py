@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -14,8 +13,12 @@ class EventPublisher(Protocol):
         """Deliver a committed event to everyone watching its project, on every instance."""
 
 
-# Puts the calling connection into a project's room; the handler binds it to its socket.
-EnterRoom = Callable[[UUID], Awaitable[None]]
+class RoomMembership(Protocol):
+    """The calling connection's rooms; the handler binds it to its socket."""
+
+    async def enter(self, project_id: UUID) -> None: ...
+
+    async def leave(self, project_id: UUID) -> None: ...
 
 
 class AccessNotifier(Protocol):

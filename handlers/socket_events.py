@@ -80,6 +80,20 @@ EVENTS: dict[str, EventSpec] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class _SocketRooms:
+    """``application.ports.RoomMembership`` for one socket."""
+
+    rooms: RoomBroadcaster
+    sid: str
+
+    async def enter(self, project_id: UUID) -> None:
+        await self.rooms.enter(self.sid, project_id)
+
+    async def leave(self, project_id: UUID) -> None:
+        await self.rooms.leave(self.sid, project_id)
+
+
 class SocketHandlers:
     def __init__(
         self,
@@ -114,12 +128,19 @@ class SocketHandlers:
             raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_dict()) from exc
         await self._sio.save_session(sid, {"user_id": user_id})
         await self._sio.enter_room(sid, user_room(user_id))
-        await self._connections.add(user_id, sid)
+        try:
+            await self._connections.add(user_id, sid)
+        except Exception:
+            # The registry only serves evictions; a socket still works without it.
+            log.exception("could not register socket %s of user %s", sid, user_id)
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
         session = await self._sio.get_session(sid)
         if "user_id" in session:
-            await self._connections.remove(session["user_id"], sid)
+            try:
+                await self._connections.remove(session["user_id"], sid)
+            except Exception:
+                log.exception("could not unregister socket %s", sid)
 
     def _calls(self) -> dict[str, Call]:
         b, m = self._board, self._membership
@@ -134,10 +155,7 @@ class SocketHandlers:
             return _ok({"projects": [p.as_dict() for p in await b.list_projects(user, cmd)]})
 
         async def project_join(sid: str, user: UUID, cmd: c.JoinProject) -> Reply:
-            async def enter(project_id: UUID) -> None:
-                await self._rooms.enter(sid, project_id)
-
-            return _ok((await b.join_project(user, cmd, enter)).as_dict())
+            return _ok((await b.join_project(user, cmd, _SocketRooms(self._rooms, sid))).as_dict())
 
         async def project_leave(sid: str, user: UUID, cmd: c.LeaveProject) -> Reply:
             await self._rooms.leave(sid, cmd.project_id)
