@@ -91,7 +91,13 @@ async def create_app(settings: Settings) -> web.Application:
     rooms = RoomBroadcaster(sio)
     connections: ConnectionRegistry = LocalConnectionRegistry()
     if settings.redis_url:
-        redis_client = redis.from_url(settings.redis_url)
+        # A blocking pool queues a burst (a reconnect storm after a deploy) instead of failing
+        # once its connections are in use, as redis-py's default pool does.
+        redis_client = redis.Redis(
+            connection_pool=redis.BlockingConnectionPool.from_url(
+                settings.redis_url, max_connections=settings.redis_pool_max, timeout=5
+            )
+        )
         app[REDIS] = redis_client
         connections = RedisConnectionRegistry(redis_client, settings.redis_channel)
         app.cleanup_ctx.append(_redis_ctx)

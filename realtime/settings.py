@@ -41,6 +41,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("REDIS_URL", "BOARDROOM_REDIS_URL")
     )
     redis_channel: str = "boardroom"
+    redis_pool_max: int = Field(default=20, ge=1)
     jwt_secret: str | None = None
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=3600)

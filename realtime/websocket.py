@@ -1,7 +1,8 @@
 """WebSocket transport without per-message compression (ADR 0013).
 
 aiohttp's ``WebSocketResponse`` accepts permessage-deflate whenever the client offers it
-(browsers and the Node and Python clients do), and python-engineio offers no option to refuse.
+(browsers and the Node client do; python-socketio's client does not by default), and
+python-engineio offers no option to refuse.
 Board events are small JSON messages: deflating each one for each recipient cost far more CPU
 than it saved bytes (ROADMAP: p99 208 ms with compression vs 6 ms without at 500 ops/s, and
 four times the memory per idle connection). This driver is engineio's own aiohttp WebSocket
