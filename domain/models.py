@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 
 class Entity:
-    """Mixin: a plain-data view for replies and events (orjson encodes UUID and datetime)."""
+    """Mixin: a plain-data view for replies and events (orjson encodes UUID and datetime).
+
+    Shallow on purpose: entities are frozen and their values immutable, so unlike
+    ``dataclasses.asdict`` nothing is deep-copied (that copy was 11-17 % of the server's CPU per
+    operation in the first benchmark). Nested entities and lists of them are converted too.
+    """
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload, no-any-return]
+        return {name: _plain(getattr(self, name)) for name in _field_names(type(self))}
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Entity):
+        return value.as_dict()
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True, slots=True)
