@@ -79,7 +79,10 @@ async def test_forged_tokens_are_refused(api, base_url, forge):
 
 
 async def _close(sio: socketio.AsyncClient) -> None:
-    """A refused client keeps its HTTP session open; close it so nothing leaks."""
+    """A refused client keeps its Engine.IO connection (only the Socket.IO namespace was
+    refused) and its HTTP session; close both, or their tasks outlive the test's event loop."""
+    if sio.eio.state != "disconnected":
+        await sio.eio.disconnect(abort=True)
     if sio.eio.http is not None and not sio.eio.http.closed:
         await sio.eio.http.close()
 
