@@ -9,6 +9,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from domain.errors import NotFound
+from domain.mentions import mentioned_ids
+from domain.models import Project
 from domain.permissions import Action, ProjectRole, WorkspaceRole, effective_project_role, require
 from persistence import projects, workspaces
 from persistence.db import Connection
@@ -29,6 +31,19 @@ async def project_access(
         raise _no_project(project_id)
     require(role, action)
     return found, role
+
+
+async def readers(conn: Connection, project: Project, user_ids: list[UUID]) -> list[UUID]:
+    """Those of ``user_ids`` who can see ``project`` (in the order given)."""
+    if not user_ids:
+        return []
+    roles = await projects.roles_in(conn, project.id, user_ids)
+    return [u for u in user_ids if u in roles and effective_project_role(*roles[u]) is not None]
+
+
+async def readable_mentions(conn: Connection, project: Project, text: str) -> list[str]:
+    """The @mentions in ``text`` of people who can see the project (others stay plain text)."""
+    return [str(u) for u in await readers(conn, project, mentioned_ids(text))]
 
 
 async def workspace_access(

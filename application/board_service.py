@@ -14,7 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
-from application.access import project_access, workspace_access
+from application.access import project_access, readable_mentions, workspace_access
 from application.outcomes import Outcome, claim_op, record_outcome
 from application.ports import RoomMembership
 from application.project_writes import Actor, Change, ProjectWrites
@@ -24,7 +24,7 @@ from domain.errors import BoardroomError, Conflict, InvalidPayload, NotFound
 from domain.events import EventType
 from domain.models import BoardSnapshot, Column, Project, Task, Workspace
 from domain.permissions import Action, WorkspaceRole
-from persistence import columns, events, projects, tasks, workspaces
+from persistence import columns, events, labels, projects, task_links, tasks, workspaces
 from persistence.db import Connection
 from persistence.positions import Anchor, UnknownSibling, place
 
@@ -107,6 +107,9 @@ class BoardService:
                     project=project,
                     columns=await columns.list_for_project(conn, project.id),
                     tasks=await tasks.list_for_project(conn, project.id),
+                    labels=await labels.list_for_project(conn, project.id),
+                    assignments=await task_links.assignees.for_project(conn, project.id),
+                    task_labels=await task_links.task_labels.for_project(conn, project.id),
                     seq=project.last_seq,
                 )
 
@@ -188,15 +191,23 @@ class BoardService:
                 position,
                 user_id,
             )
-            return Change(EventType.TASK_CREATED, {"task": task.as_dict()}, task.as_dict())
+            change = _task_change(EventType.TASK_CREATED, task, task_id)
+            mentions = await readable_mentions(conn, project, cmd.description)
+            return Change(change.type, {**change.data, "mentions": mentions}, change.result)
 
         return await self._writes.run(user_id, cmd, Action.TASK_WRITE, apply)
 
     async def update_task(self, user_id: UUID, cmd: c.UpdateTask) -> Outcome:
-        if cmd.title is None and cmd.description is None:
+        if not cmd.changes():
             raise InvalidPayload(
                 "Name at least one field to change.",
-                [{"field": "title", "message": "title or description is required"}],
+                [
+                    {
+                        "field": "title",
+                        "message": "title, description or due_at is required",
+                        "type": "missing",
+                    }
+                ],
             )
 
         async def apply(conn: Connection, actor: Actor) -> Change:
@@ -211,11 +222,14 @@ class BoardService:
                 conn,
                 cmd.task_id,
                 project.id,
-                cmd.title,
-                cmd.description,
+                changes,
                 stamped(versions, changes, current.version + 1),
             )
-            return _task_change(EventType.TASK_UPDATED, task, cmd.task_id)
+            change = _task_change(EventType.TASK_UPDATED, task, cmd.task_id)
+            if "description" in changes:
+                mentions = await readable_mentions(conn, project, changes["description"])
+                change = Change(change.type, {**change.data, "mentions": mentions}, change.result)
+            return change
 
         return await self._writes.run(user_id, cmd, Action.TASK_WRITE, apply)
 
@@ -302,4 +316,4 @@ def _column_change(kind: EventType, column: Column | None, column_id: UUID) -> C
 def _task_change(kind: EventType, task: Task | None, task_id: UUID) -> Change:
     if task is None:
         raise _missing("task", task_id, "task_id")
-    return Change(kind, {"task": task.as_dict()}, task.as_dict())
+    return Change(kind, {"task_id": str(task.id), "task": task.as_dict()}, task.as_dict())

@@ -7,10 +7,19 @@ limits, so the protocol document and the validation cannot drift apart.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import UTC
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from domain.permissions import ProjectRole, WorkspaceRole
 
@@ -144,14 +153,21 @@ class UpdateTask(ProjectMutation):
     base_version: BaseVersion
     title: Title | None = None
     description: Description | None = None
+    due_at: AwareDatetime | None = Field(
+        default=None, description="UTC due date; send null to clear it, omit to keep it."
+    )
 
-    def changes(self) -> dict[str, str]:
-        """The fields this update sets (omitted or null fields stay as they are)."""
-        return {
+    def changes(self) -> dict[str, Any]:
+        """The fields this update sets. Omitted fields stay; title and description cannot be
+        null, while ``due_at: null`` clears the due date."""
+        found: dict[str, Any] = {
             name: value
             for name, value in (("title", self.title), ("description", self.description))
             if value is not None
         }
+        if "due_at" in self.model_fields_set:
+            found["due_at"] = self.due_at.astimezone(UTC) if self.due_at else None
+        return found
 
 
 class MoveTask(ProjectMutation):
@@ -210,3 +226,141 @@ class SetProjectRole(ProjectMutation):
 
 class RemoveProjectRole(ProjectMutation):
     user_id: UUID
+
+
+# --- task details ---------------------------------------------------------------------------
+
+LABEL_NAME_MAX = 50
+CHECKLIST_TEXT_MAX = 500
+COMMENT_MAX = 10_000
+SEARCH_QUERY_MAX = 200
+MAX_ASSIGNEES = 20
+MAX_LABELS_PER_PROJECT = 100
+MAX_LABELS_PER_TASK = 20
+MAX_CHECKLIST_ITEMS = 100
+
+LabelName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LABEL_NAME_MAX)
+]
+Color = Annotated[str, StringConstraints(pattern=r"^#[0-9a-f]{6}$")]
+ChecklistText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CHECKLIST_TEXT_MAX)
+]
+CommentBody = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=COMMENT_MAX)
+]
+
+
+class TaskMutation(ProjectMutation):
+    task_id: UUID
+
+
+class ArchiveTask(TaskMutation):
+    pass
+
+
+class RestoreTask(TaskMutation):
+    pass
+
+
+class ArchiveColumn(ProjectMutation):
+    column_id: UUID
+
+
+class RestoreColumn(ProjectMutation):
+    column_id: UUID
+
+
+class AssignTask(TaskMutation):
+    user_id: UUID
+
+
+class UnassignTask(TaskMutation):
+    user_id: UUID
+
+
+class WatchTask(TaskMutation):
+    pass
+
+
+class UnwatchTask(TaskMutation):
+    pass
+
+
+class CreateLabel(ProjectMutation):
+    name: LabelName
+    color: Color
+
+
+class UpdateLabel(ProjectMutation):
+    label_id: UUID
+    name: LabelName | None = None
+    color: Color | None = None
+
+
+class DeleteLabel(ProjectMutation):
+    label_id: UUID
+
+
+class LabelTask(TaskMutation):
+    label_id: UUID
+
+
+class UnlabelTask(TaskMutation):
+    label_id: UUID
+
+
+class AddChecklistItem(TaskMutation):
+    text: ChecklistText
+    after_id: UUID | None = Field(default=None, description="Item it follows; absent appends.")
+
+
+class ToggleChecklistItem(ProjectMutation):
+    item_id: UUID
+    done: bool
+
+
+class MoveChecklistItem(ProjectMutation):
+    item_id: UUID
+    after_id: UUID | None = Field(description="Item it goes after; null puts it first.")
+
+
+class DeleteChecklistItem(ProjectMutation):
+    item_id: UUID
+
+
+class CreateComment(TaskMutation):
+    body: CommentBody
+
+
+class EditComment(ProjectMutation):
+    comment_id: UUID
+    body: CommentBody
+
+
+class DeleteComment(ProjectMutation):
+    comment_id: UUID
+
+
+class GetTask(Command):
+    project_id: UUID
+    task_id: UUID
+
+
+class ProjectHistory(Command):
+    project_id: UUID
+    before_seq: int | None = Field(default=None, ge=1, description="Page before this seq.")
+    limit: int = Field(default=50, ge=1, le=100)
+
+
+class TaskHistory(ProjectHistory):
+    task_id: UUID
+
+
+class Search(Command):
+    workspace_id: UUID
+    project_id: UUID | None = None
+    q: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SEARCH_QUERY_MAX)
+    ]
+    limit: int = Field(default=20, ge=1, le=50)

@@ -72,6 +72,7 @@ class Column(Entity):
     name: str
     position: str
     version: int
+    archived_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,8 @@ class Task(Entity):
     created_by: UUID
     created_at: datetime
     updated_at: datetime
+    due_at: datetime | None
+    archived_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +111,9 @@ class BoardSnapshot(Entity):
     project: Project
     columns: list[Column]
     tasks: list[Task]
+    labels: list[Label]
+    assignments: list[dict[str, UUID]]
+    task_labels: list[dict[str, UUID]]
     seq: int
 
 
@@ -130,3 +136,31 @@ class Invitation(Entity):
     project_role: str | None
     invited_by: UUID
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Label(Entity):
+    id: UUID
+    project_id: UUID
+    name: str
+    color: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistItem(Entity):
+    id: UUID
+    task_id: UUID
+    text: str
+    done: bool
+    position: str
+
+
+@dataclass(frozen=True, slots=True)
+class Comment(Entity):
+    id: UUID
+    task_id: UUID
+    project_id: UUID
+    author_id: UUID
+    body: str
+    created_at: datetime
+    edited_at: datetime | None

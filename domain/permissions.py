@@ -60,6 +60,12 @@ class Action(StrEnum):
     PROJECT_MEMBER_REMOVE = "project_member.remove"
     COLUMN_WRITE = "column.write"
     TASK_WRITE = "task.write"
+    TASK_WATCH = "task.watch"
+    LABEL_WRITE = "label.write"
+    COMMENT_WRITE = "comment.write"
+    COMMENT_DELETE = "comment.delete"
+    PROJECT_HISTORY = "project.history"
+    SEARCH = "search"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +81,7 @@ _WS_MEMBERS = _WS_ADMINS | {WorkspaceRole.MEMBER}
 _ALL_PROJECT = frozenset(ProjectRole)
 _EDITORS = frozenset({ProjectRole.MANAGER, ProjectRole.EDITOR})
 _MANAGERS = frozenset({ProjectRole.MANAGER})
+_COMMENTERS = _EDITORS | {ProjectRole.COMMENTER}
 
 PERMISSIONS: Mapping[Action, Rule] = {
     Action.AUTH_REGISTER: Rule(Scope.PUBLIC, summary="create an account"),
@@ -102,8 +109,27 @@ PERMISSIONS: Mapping[Action, Rule] = {
         Scope.PROJECT, _MANAGERS, "give a workspace member a role in the project"
     ),
     Action.PROJECT_MEMBER_REMOVE: Rule(Scope.PROJECT, _MANAGERS, "take a project role away"),
-    Action.COLUMN_WRITE: Rule(Scope.PROJECT, _EDITORS, "create, rename, move, delete columns"),
-    Action.TASK_WRITE: Rule(Scope.PROJECT, _EDITORS, "create, update, move, delete tasks"),
+    Action.COLUMN_WRITE: Rule(
+        Scope.PROJECT, _EDITORS, "create, rename, move, delete, archive, restore columns"
+    ),
+    Action.TASK_WRITE: Rule(
+        Scope.PROJECT,
+        _EDITORS,
+        "create, update (title, description, due date), move, delete, archive, restore tasks;"
+        " assignees, labels on tasks, checklist items",
+    ),
+    Action.TASK_WATCH: Rule(Scope.PROJECT, _ALL_PROJECT, "watch or unwatch a task for oneself"),
+    Action.LABEL_WRITE: Rule(Scope.PROJECT, _EDITORS, "create, rename, recolour, delete labels"),
+    Action.COMMENT_WRITE: Rule(Scope.PROJECT, _COMMENTERS, "comment; edit one's own comments"),
+    Action.COMMENT_DELETE: Rule(
+        Scope.PROJECT, _COMMENTERS, "delete a comment: one's own, or any as a manager"
+    ),
+    Action.PROJECT_HISTORY: Rule(
+        Scope.PROJECT, _ALL_PROJECT, "read a task, and the activity of a task or project"
+    ),
+    Action.SEARCH: Rule(
+        Scope.WORKSPACE, _ALL_WS, "full-text search (results only from readable projects)"
+    ),
 }
 
 

@@ -20,6 +20,8 @@ from application.auth_service import AuthService
 from application.board_service import BoardService
 from application.membership_service import MembershipService
 from application.outcomes import Outcome
+from application.read_service import ReadService
+from application.task_details_service import TaskDetailsService
 from domain import commands as c
 from domain.errors import InvalidPayload, Unauthorized
 from domain.permissions import Action
@@ -77,6 +79,30 @@ EVENTS: dict[str, EventSpec] = {
     "task:update": EventSpec(c.UpdateTask, Action.TASK_WRITE),
     "task:move": EventSpec(c.MoveTask, Action.TASK_WRITE),
     "task:delete": EventSpec(c.DeleteTask, Action.TASK_WRITE),
+    "task:archive": EventSpec(c.ArchiveTask, Action.TASK_WRITE),
+    "task:restore": EventSpec(c.RestoreTask, Action.TASK_WRITE),
+    "column:archive": EventSpec(c.ArchiveColumn, Action.COLUMN_WRITE),
+    "column:restore": EventSpec(c.RestoreColumn, Action.COLUMN_WRITE),
+    "task:assign": EventSpec(c.AssignTask, Action.TASK_WRITE),
+    "task:unassign": EventSpec(c.UnassignTask, Action.TASK_WRITE),
+    "task:watch": EventSpec(c.WatchTask, Action.TASK_WATCH),
+    "task:unwatch": EventSpec(c.UnwatchTask, Action.TASK_WATCH),
+    "label:create": EventSpec(c.CreateLabel, Action.LABEL_WRITE),
+    "label:update": EventSpec(c.UpdateLabel, Action.LABEL_WRITE),
+    "label:delete": EventSpec(c.DeleteLabel, Action.LABEL_WRITE),
+    "task:label": EventSpec(c.LabelTask, Action.TASK_WRITE),
+    "task:unlabel": EventSpec(c.UnlabelTask, Action.TASK_WRITE),
+    "checklist:add": EventSpec(c.AddChecklistItem, Action.TASK_WRITE),
+    "checklist:toggle": EventSpec(c.ToggleChecklistItem, Action.TASK_WRITE),
+    "checklist:move": EventSpec(c.MoveChecklistItem, Action.TASK_WRITE),
+    "checklist:delete": EventSpec(c.DeleteChecklistItem, Action.TASK_WRITE),
+    "comment:create": EventSpec(c.CreateComment, Action.COMMENT_WRITE),
+    "comment:edit": EventSpec(c.EditComment, Action.COMMENT_WRITE),
+    "comment:delete": EventSpec(c.DeleteComment, Action.COMMENT_DELETE),
+    "task:get": EventSpec(c.GetTask, Action.PROJECT_HISTORY),
+    "project:history": EventSpec(c.ProjectHistory, Action.PROJECT_HISTORY),
+    "task:history": EventSpec(c.TaskHistory, Action.PROJECT_HISTORY),
+    "search": EventSpec(c.Search, Action.SEARCH),
 }
 
 
@@ -101,6 +127,8 @@ class SocketHandlers:
         auth: AuthService,
         board: BoardService,
         membership: MembershipService,
+        details: TaskDetailsService,
+        reads: ReadService,
         rooms: RoomBroadcaster,
         connections: ConnectionRegistry,
     ) -> None:
@@ -108,6 +136,8 @@ class SocketHandlers:
         self._auth = auth
         self._board = board
         self._membership = membership
+        self._details = details
+        self._reads = reads
         self._rooms = rooms
         self._connections = connections
 
@@ -143,7 +173,7 @@ class SocketHandlers:
                 log.exception("could not unregister socket %s", sid)
 
     def _calls(self) -> dict[str, Call]:
-        b, m = self._board, self._membership
+        b, m, d, r = self._board, self._membership, self._details, self._reads
 
         async def workspace_list(sid: str, user: UUID, cmd: c.ListWorkspaces) -> Reply:
             return _ok({"workspaces": [w.as_dict() for w in await b.list_workspaces(user)]})
@@ -160,6 +190,12 @@ class SocketHandlers:
         async def project_leave(sid: str, user: UUID, cmd: c.LeaveProject) -> Reply:
             await self._rooms.leave(sid, cmd.project_id)
             return _ok({"project_id": str(cmd.project_id)})
+
+        def query(service: Callable[[UUID, Any], Awaitable[Any]]) -> Call:
+            async def call(sid: str, user: UUID, cmd: Any) -> Reply:
+                return _ok(await service(user, cmd))
+
+            return call
 
         def mutation(service: Callable[[UUID, Any], Awaitable[Outcome]]) -> Call:
             async def call(sid: str, user: UUID, cmd: Any) -> Reply:
@@ -189,6 +225,30 @@ class SocketHandlers:
             "task:update": mutation(b.update_task),
             "task:move": mutation(b.move_task),
             "task:delete": mutation(b.delete_task),
+            "task:archive": mutation(d.archive_task),
+            "task:restore": mutation(d.restore_task),
+            "column:archive": mutation(d.archive_column),
+            "column:restore": mutation(d.restore_column),
+            "task:assign": mutation(d.assign),
+            "task:unassign": mutation(d.unassign),
+            "task:watch": mutation(d.watch),
+            "task:unwatch": mutation(d.unwatch),
+            "label:create": mutation(d.create_label),
+            "label:update": mutation(d.update_label),
+            "label:delete": mutation(d.delete_label),
+            "task:label": mutation(d.label_task),
+            "task:unlabel": mutation(d.unlabel_task),
+            "checklist:add": mutation(d.add_checklist_item),
+            "checklist:toggle": mutation(d.toggle_checklist_item),
+            "checklist:move": mutation(d.move_checklist_item),
+            "checklist:delete": mutation(d.delete_checklist_item),
+            "comment:create": mutation(d.create_comment),
+            "comment:edit": mutation(d.edit_comment),
+            "comment:delete": mutation(d.delete_comment),
+            "task:get": query(r.get_task),
+            "project:history": query(r.history),
+            "task:history": query(r.task_history),
+            "search": query(r.search),
         }
 
     def _handler(self, model: type[BaseModel], call: Call) -> Callable[..., Awaitable[Reply]]:

@@ -12,7 +12,7 @@ from persistence.db import Connection, returned
 from persistence.sql import Query, columns, p
 
 c = columns
-_FIELDS = (c.id, c.project_id, c.name, c.position, c.version)
+_FIELDS = (c.id, c.project_id, c.name, c.position, c.version, c.archived_at)
 _IN_PROJECT = (c.id == p(1)) & (c.project_id == p(2))
 
 _INSERT = str(
@@ -22,7 +22,26 @@ _INSERT = str(
     .returning(*_FIELDS)
 )
 _GET = str(Query.from_(c).select(*_FIELDS).where(_IN_PROJECT))
-_LIST = str(Query.from_(c).select(*_FIELDS).where(c.project_id == p(1)).orderby(c.position))
+_LIST = str(
+    Query.from_(c)
+    .select(*_FIELDS)
+    .where((c.project_id == p(1)) & c.archived_at.isnull())
+    .orderby(c.position)
+)
+_ARCHIVE = str(
+    Query.update(c)
+    .set(c.archived_at, fn.Now())
+    .set(c.version, c.version + 1)
+    .where(_IN_PROJECT & c.archived_at.isnull())
+    .returning(*_FIELDS)
+)
+_RESTORE = str(
+    Query.update(c)
+    .set(c.archived_at, None)
+    .set(c.version, c.version + 1)
+    .where(_IN_PROJECT & c.archived_at.notnull())
+    .returning(*_FIELDS)
+)
 _GET_VERSIONED = str(Query.from_(c).select(*_FIELDS, c.field_versions).where(_IN_PROJECT))
 _RENAME = str(
     Query.update(c)
@@ -89,3 +108,10 @@ async def move(conn: Connection, column_id: UUID, project_id: UUID, position: st
 async def delete(conn: Connection, column_id: UUID, project_id: UUID) -> bool:
     """Delete a column and (by cascade) its tasks."""
     return await conn.fetchval(_DELETE, column_id, project_id) is not None
+
+
+async def set_archived(
+    conn: Connection, column_id: UUID, project_id: UUID, archived: bool
+) -> Column | None:
+    """Archive or restore; None when the column is missing or already in that state."""
+    return _column(await conn.fetchrow(_ARCHIVE if archived else _RESTORE, column_id, project_id))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
+from pypika.terms import Function
 
 from domain.models import Project
 from domain.permissions import ProjectRole, WorkspaceRole
@@ -59,6 +60,15 @@ _REMOVE_ROLE = str(
     .delete()
     .where((pm.project_id == p(1)) & (pm.user_id == p(2)))
     .returning(pm.role)
+)
+_ROLES_IN = str(
+    Query.from_(pr)
+    .join(wm)
+    .on(wm.workspace_id == pr.workspace_id)
+    .left_join(pm)
+    .on((pm.project_id == pr.id) & (pm.user_id == wm.user_id))
+    .select(wm.user_id, wm.role.as_("workspace_role"), pm.role.as_("project_role"))
+    .where((pr.id == p(1)) & (wm.user_id == Function("ANY", p(2))))
 )
 _IDS_IN_WORKSPACE = str(Query.from_(pr).select(pr.id).where(pr.workspace_id == p(1)))
 _NEXT_SEQ = str(
@@ -117,6 +127,20 @@ async def access(conn: Connection, project_id: UUID, user_id: UUID) -> Access | 
         WorkspaceRole(row["workspace_role"]),
         ProjectRole(explicit) if explicit else None,
     )
+
+
+async def roles_in(
+    conn: Connection, project_id: UUID, user_ids: list[UUID]
+) -> dict[UUID, tuple[WorkspaceRole, ProjectRole | None]]:
+    """Workspace and explicit project roles of these users for one project (members only)."""
+    rows = await conn.fetch(_ROLES_IN, project_id, user_ids)
+    return {
+        r["user_id"]: (
+            WorkspaceRole(r["workspace_role"]),
+            ProjectRole(r["project_role"]) if r["project_role"] else None,
+        )
+        for r in rows
+    }
 
 
 async def set_member_role(

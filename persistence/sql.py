@@ -29,3 +29,11 @@ applied_ops = Table("applied_ops")
 def p(n: int) -> Parameter:
     """The asyncpg placeholder ``$n``."""
     return Parameter(f"${n}")
+
+
+task_assignees = Table("task_assignees")
+task_watchers = Table("task_watchers")
+labels = Table("labels")
+task_labels = Table("task_labels")
+checklist_items = Table("checklist_items")
+comments = Table("comments")

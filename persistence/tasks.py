@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import asyncpg
+from pypika import Case
 from pypika import functions as fn
 
 from domain.models import Task
 from persistence.db import Connection, returned
-from persistence.sql import Query, p, tasks
+from persistence.sql import Query, columns, p, tasks
 
 t = tasks
 _FIELDS = (
@@ -23,6 +25,8 @@ _FIELDS = (
     t.created_by,
     t.created_at,
     t.updated_at,
+    t.due_at,
+    t.archived_at,
 )
 _IN_PROJECT = (t.id == p(1)) & (t.project_id == p(2))
 
@@ -33,8 +37,20 @@ _INSERT = str(
     .returning(*_FIELDS)
 )
 _GET = str(Query.from_(t).select(*_FIELDS).where(_IN_PROJECT))
+# The board: tasks neither archived themselves nor in an archived column.
 _LIST = str(
-    Query.from_(t).select(*_FIELDS).where(t.project_id == p(1)).orderby(t.column_id, t.position)
+    Query.from_(t)
+    .select(*_FIELDS)
+    .where(
+        (t.project_id == p(1))
+        & t.archived_at.isnull()
+        & t.column_id.notin(
+            Query.from_(columns)
+            .select(columns.id)
+            .where((columns.project_id == p(1)) & columns.archived_at.notnull())
+        )
+    )
+    .orderby(t.column_id, t.position)
 )
 _GET_VERSIONED = str(Query.from_(t).select(*_FIELDS, t.field_versions).where(_IN_PROJECT))
 # COALESCE keeps a field that the update does not name.
@@ -42,6 +58,7 @@ _UPDATE = str(
     Query.update(t)
     .set(t.title, fn.Coalesce(p(3), t.title))
     .set(t.description, fn.Coalesce(p(4), t.description))
+    .set(t.due_at, Case().when(p(7), p(6)).else_(t.due_at))
     .set(t.field_versions, p(5))
     .set(t.version, t.version + 1)
     .set(t.updated_at, fn.Now())
@@ -55,6 +72,20 @@ _MOVE = str(
     .set(t.version, t.version + 1)
     .set(t.updated_at, fn.Now())
     .where(_IN_PROJECT)
+    .returning(*_FIELDS)
+)
+_ARCHIVE = str(
+    Query.update(t)
+    .set(t.archived_at, fn.Now())
+    .set(t.version, t.version + 1)
+    .where(_IN_PROJECT & t.archived_at.isnull())
+    .returning(*_FIELDS)
+)
+_RESTORE = str(
+    Query.update(t)
+    .set(t.archived_at, None)
+    .set(t.version, t.version + 1)
+    .where(_IN_PROJECT & t.archived_at.notnull())
     .returning(*_FIELDS)
 )
 _DELETE = str(Query.from_(t).delete().where(_IN_PROJECT).returning(t.id))
@@ -106,13 +137,28 @@ async def update(
     conn: Connection,
     task_id: UUID,
     project_id: UUID,
-    title: str | None,
-    description: str | None,
+    changes: dict[str, Any],
     field_versions: dict[str, int],
 ) -> Task | None:
-    return _task(
-        await conn.fetchrow(_UPDATE, task_id, project_id, title, description, field_versions)
+    """Apply ``changes`` (title, description, due_at); fields not named stay as they are."""
+    row = await conn.fetchrow(
+        _UPDATE,
+        task_id,
+        project_id,
+        changes.get("title"),
+        changes.get("description"),
+        field_versions,
+        changes.get("due_at"),
+        "due_at" in changes,
     )
+    return _task(row)
+
+
+async def set_archived(
+    conn: Connection, task_id: UUID, project_id: UUID, archived: bool
+) -> Task | None:
+    """Archive or restore; None when the task is missing or already in that state."""
+    return _task(await conn.fetchrow(_ARCHIVE if archived else _RESTORE, task_id, project_id))
 
 
 async def move(

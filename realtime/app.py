@@ -19,6 +19,8 @@ from application.auth_service import AuthService
 from application.board_service import BoardService
 from application.membership_service import MembershipService
 from application.project_writes import ProjectWrites
+from application.read_service import ReadService
+from application.task_details_service import TaskDetailsService
 from auth.passwords import PasswordPolicy, Passwords
 from auth.tokens import AccessTokens
 from handlers import rest_auth
@@ -106,7 +108,11 @@ async def create_app(settings: Settings) -> web.Application:
     membership = MembershipService(pool, LiveAccess(sio, connections))
     app[rest_auth.AUTH_SERVICE] = auth_service
     app[BOARD_SERVICE] = board
-    SocketHandlers(sio, auth_service, board, membership, rooms, connections).register()
+    details = TaskDetailsService(writes)
+    reads = ReadService(pool)
+    SocketHandlers(
+        sio, auth_service, board, membership, details, reads, rooms, connections
+    ).register()
 
     rest_auth.setup_routes(app)
     app.router.add_get("/healthz", healthz)

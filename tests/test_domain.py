@@ -79,3 +79,13 @@ def test_commands_refuse_unknown_fields_and_strip_names():
     assert cmd.name == "Team"
     with pytest.raises(ValidationError):
         c.CreateWorkspace.model_validate({"op_id": "a-1", "name": "x", "extra": 1})
+
+
+def test_mentions_are_parsed_once_each_in_order():
+    from uuid import uuid4
+
+    from domain.mentions import mentioned_ids
+
+    a, b = uuid4(), uuid4()
+    text = f"<@{a}> and <@{b}>, again <@{a}>; not <@nope> nor @{a}"
+    assert mentioned_ids(text) == [a, b]

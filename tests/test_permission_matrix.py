@@ -9,6 +9,7 @@ the table for every event; an event or route without a row in the table fails it
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -73,6 +74,7 @@ class World:
     victims: dict[str, Account]
     home: Workspace  # the actor's workspace: "own" and "other" projects
     away: Workspace  # another tenant: the "foreign" project
+    db: Any
 
 
 async def _workspace(boss: Client, name: str, targets: tuple[str, ...]) -> Workspace:
@@ -195,6 +197,30 @@ PAYLOADS: dict[str, Payload] = {
     "task:update": lambda w, t: _task_op(w, t, base_version=1, title="u"),
     "task:move": lambda w, t: _task_op(w, t, column_id=_column(w, t), after_id=None),
     "task:delete": lambda w, t: _task_op(w, t),
+    "task:archive": lambda w, t: _task_op(w, t),
+    "task:restore": lambda w, t: _archived_task_op(w, t),
+    "column:archive": lambda w, t: _column_op(w, t),
+    "column:restore": lambda w, t: _archived_column_op(w, t),
+    "task:assign": lambda w, t: _task_op(w, t, user_id=w.victims["c"].user_id),
+    "task:unassign": lambda w, t: _assigned_task_op(w, t),
+    "task:watch": lambda w, t: _task_op(w, t),
+    "task:unwatch": lambda w, t: _task_op(w, t),
+    "label:create": lambda w, t: _p(w, t, name=f"l-{op()[-8:]}", color="#aabbcc"),
+    "label:update": lambda w, t: _label_op(w, t, color="#001122"),
+    "label:delete": lambda w, t: _label_op(w, t),
+    "task:label": lambda w, t: _task_and_label_op(w, t),
+    "task:unlabel": lambda w, t: _labeled_task_op(w, t),
+    "checklist:add": lambda w, t: _task_op(w, t, text="step"),
+    "checklist:toggle": lambda w, t: _item_op(w, t, done=True),
+    "checklist:move": lambda w, t: _item_op(w, t, after_id=None),
+    "checklist:delete": lambda w, t: _item_op(w, t),
+    "comment:create": lambda w, t: _task_op(w, t, body="hello"),
+    "comment:edit": lambda w, t: _own_comment_op(w, t, body="edited"),
+    "comment:delete": lambda w, t: _own_comment_op(w, t),
+    "task:get": lambda w, t: _read_task(w, t),
+    "project:history": lambda w, t: _const({"project_id": _project(w, t)}),
+    "task:history": lambda w, t: _read_task(w, t),
+    "search": lambda w, t: _const({"workspace_id": _ws(w, t).id, "q": "t"}),
 }
 
 
@@ -208,6 +234,70 @@ async def _column_op(world: World, target: str, **fields: Any) -> dict[str, Any]
 
 async def _task_op(world: World, target: str, **fields: Any) -> dict[str, Any]:
     return await _p(world, target, task_id=await _fresh_task(world, target), **fields)
+
+
+async def _archived_task_op(world: World, target: str) -> dict[str, Any]:
+    payload = await _task_op(world, target)
+    await world.boss.ok("task:archive", {**payload, "op_id": op()})
+    return payload
+
+
+async def _archived_column_op(world: World, target: str) -> dict[str, Any]:
+    payload = await _column_op(world, target)
+    await world.boss.ok("column:archive", {**payload, "op_id": op()})
+    return payload
+
+
+async def _assigned_task_op(world: World, target: str) -> dict[str, Any]:
+    payload = await _task_op(world, target, user_id=world.victims["c"].user_id)
+    await world.boss.ok("task:assign", {**payload, "op_id": op()})
+    return payload
+
+
+async def _fresh_label(world: World, target: str) -> str:
+    reply = await world.boss.ok(
+        "label:create", await _p(world, target, name=f"l-{op()[-8:]}", color="#123456")
+    )
+    return reply["data"]["id"]
+
+
+async def _label_op(world: World, target: str, **fields: Any) -> dict[str, Any]:
+    return await _p(world, target, label_id=await _fresh_label(world, target), **fields)
+
+
+async def _task_and_label_op(world: World, target: str) -> dict[str, Any]:
+    return await _task_op(world, target, label_id=await _fresh_label(world, target))
+
+
+async def _labeled_task_op(world: World, target: str) -> dict[str, Any]:
+    payload = await _task_and_label_op(world, target)
+    await world.boss.ok("task:label", {**payload, "op_id": op()})
+    return payload
+
+
+async def _item_op(world: World, target: str, **fields: Any) -> dict[str, Any]:
+    task_id = await _fresh_task(world, target)
+    item = await world.boss.ok("checklist:add", await _p(world, target, task_id=task_id, text="s"))
+    return await _p(world, target, item_id=item["data"]["id"], **fields)
+
+
+async def _own_comment_op(world: World, target: str, **fields: Any) -> dict[str, Any]:
+    """A comment written by the actor (stored directly: the actor may lack the right to post)."""
+    task_id = await _fresh_task(world, target)
+    comment_id = uuid.uuid4()
+    await world.db.execute(
+        "INSERT INTO comments (id, task_id, project_id, author_id, body)"
+        " VALUES ($1, $2::uuid, $3::uuid, $4::uuid, 'mine')",
+        comment_id,
+        task_id,
+        _project(world, target),
+        world.actor_account.user_id,
+    )
+    return await _p(world, target, comment_id=str(comment_id), **fields)
+
+
+async def _read_task(world: World, target: str) -> dict[str, Any]:
+    return {"project_id": _project(world, target), "task_id": await _fresh_task(world, target)}
 
 
 async def _remove_role(world: World, target: str) -> dict[str, Any]:
@@ -255,7 +345,7 @@ _LAST = ("workspace:leave",)
 @pytest.mark.parametrize(
     ("ws_role", "explicit"), PROFILES, ids=[f"{w}-{p or 'none'}" for w, p in PROFILES]
 )
-async def test_matrix(api, client_factory, ws_role, explicit):
+async def test_matrix(api, client_factory, db, ws_role, explicit):
     boss = await client_factory((await api.register("boss")).access_token)
     actor_account = await api.register("actor")
     actor = await client_factory(actor_account.access_token)
@@ -276,7 +366,7 @@ async def test_matrix(api, client_factory, ws_role, explicit):
                 "role": explicit.value,
             },
         )
-    world = World(boss, actor, actor_account, victims, home, away)
+    world = World(boss, actor, actor_account, victims, home, away, db)
 
     mismatches = []
     events = [e for e in EVENTS if e not in _LAST] + list(_LAST)
