@@ -9,7 +9,7 @@ from pypika import functions as fn
 
 from domain.models import Column
 from persistence.db import Connection, returned
-from persistence.sql import Query, columns, p
+from persistence.sql import Query, archive_statements, columns, p
 
 c = columns
 _FIELDS = (c.id, c.project_id, c.name, c.position, c.version, c.archived_at)
@@ -28,20 +28,7 @@ _LIST = str(
     .where((c.project_id == p(1)) & c.archived_at.isnull())
     .orderby(c.position)
 )
-_ARCHIVE = str(
-    Query.update(c)
-    .set(c.archived_at, fn.Now())
-    .set(c.version, c.version + 1)
-    .where(_IN_PROJECT & c.archived_at.isnull())
-    .returning(*_FIELDS)
-)
-_RESTORE = str(
-    Query.update(c)
-    .set(c.archived_at, None)
-    .set(c.version, c.version + 1)
-    .where(_IN_PROJECT & c.archived_at.notnull())
-    .returning(*_FIELDS)
-)
+_ARCHIVE, _RESTORE = archive_statements(c, _IN_PROJECT, _FIELDS)
 _GET_VERSIONED = str(Query.from_(c).select(*_FIELDS, c.field_versions).where(_IN_PROJECT))
 _RENAME = str(
     Query.update(c)

@@ -6,9 +6,12 @@ reach the SQL text. Each repository builds its statements once, lazily, and reus
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
-from pypika import Parameter, PostgreSQLQuery, Table
+from pypika import Criterion, Parameter, PostgreSQLQuery, Table
+from pypika import functions as fn
+from pypika.terms import Term
 
 Query = PostgreSQLQuery
 
@@ -23,6 +26,28 @@ columns = Table("columns")
 tasks = Table("tasks")
 project_events = Table("project_events")
 applied_ops = Table("applied_ops")
+
+
+def archive_statements(
+    table: Table, in_project: Criterion, returning: Sequence[Term]
+) -> tuple[str, str]:
+    """UPDATEs that archive / restore one row (bumping its version); each matches only a row
+    that is not yet in the target state, so "nothing returned" means missing or already so."""
+    statements = []
+    for value, state in (
+        (fn.Now(), table.archived_at.isnull()),
+        (None, table.archived_at.notnull()),
+    ):
+        statements.append(
+            str(
+                Query.update(table)
+                .set(table.archived_at, value)
+                .set(table.version, table.version + 1)
+                .where(in_project & state)
+                .returning(*returning)
+            )
+        )
+    return statements[0], statements[1]
 
 
 @cache

@@ -11,7 +11,7 @@ from pypika import functions as fn
 
 from domain.models import Task
 from persistence.db import Connection, returned
-from persistence.sql import Query, columns, p, tasks
+from persistence.sql import Query, archive_statements, columns, p, tasks
 
 t = tasks
 _FIELDS = (
@@ -74,20 +74,7 @@ _MOVE = str(
     .where(_IN_PROJECT)
     .returning(*_FIELDS)
 )
-_ARCHIVE = str(
-    Query.update(t)
-    .set(t.archived_at, fn.Now())
-    .set(t.version, t.version + 1)
-    .where(_IN_PROJECT & t.archived_at.isnull())
-    .returning(*_FIELDS)
-)
-_RESTORE = str(
-    Query.update(t)
-    .set(t.archived_at, None)
-    .set(t.version, t.version + 1)
-    .where(_IN_PROJECT & t.archived_at.notnull())
-    .returning(*_FIELDS)
-)
+_ARCHIVE, _RESTORE = archive_statements(t, _IN_PROJECT, _FIELDS)
 _DELETE = str(Query.from_(t).delete().where(_IN_PROJECT).returning(t.id))
 
 

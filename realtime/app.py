@@ -6,6 +6,7 @@ and closes when it stops (ADR 0001).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -143,6 +144,25 @@ async def _disconnect_sockets(app: web.Application) -> None:
     if sio.eio.sockets:  # engineio's disconnect-all waits on an empty set otherwise
         await sio.eio.disconnect()
     await sio.shutdown()
+    await _stop_pubsub_listener(sio)
+
+
+async def _stop_pubsub_listener(sio: socketio.AsyncServer) -> None:
+    """Stop the Redis manager's listener task, which ``AsyncServer.shutdown`` leaves running.
+
+    Its retry loop catches ``Exception``, and redis-py can surface a cancellation as a
+    connection error, so one ``cancel()`` may be swallowed and the task would outlive the app
+    (hanging the event loop's close). Cancel until it is done, for at most five seconds.
+    """
+    task = getattr(sio.manager, "thread", None)
+    if task is None:
+        return
+    for _ in range(20):
+        if task.done():
+            return
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.25)
+    log.warning("the Socket.IO Redis listener did not stop within 5 s")
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from realtime.embedded import EmbeddedPostgres, EmbeddedRedis
-from realtime.settings import Mode, Settings, SettingsError
+from realtime.settings import DatabaseSettings, Mode, Settings, SettingsError
 
 log = logging.getLogger("boardroom")
 
@@ -55,7 +55,7 @@ def _serve(
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
-    settings = _settings()
+    settings = DatabaseSettings()
     if not settings.database_url:
         sys.exit("boardroom: DATABASE_URL is not set")
     _migrate(settings.database_url)

@@ -23,19 +23,24 @@ class SettingsError(RuntimeError):
     """The configuration cannot work; the message says what to set."""
 
 
-class Settings(BaseSettings):
+class DatabaseSettings(BaseSettings):
+    """What ``boardroom migrate`` needs: the database, and no secrets."""
+
     model_config = SettingsConfigDict(
         env_prefix="BOARDROOM_", extra="ignore", populate_by_name=True
     )
 
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "BOARDROOM_DATABASE_URL")
+    )
+
+
+class Settings(DatabaseSettings):
     mode: Mode = Mode.PRODUCTION
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = Field(
         default=None, description="URL users open; defaults to http://HOST:PORT"
-    )
-    database_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("DATABASE_URL", "BOARDROOM_DATABASE_URL")
     )
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "BOARDROOM_REDIS_URL")

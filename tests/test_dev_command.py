@@ -62,3 +62,19 @@ def test_dev_serves_the_board_and_ctrl_c_leaves_no_process_behind(tmp_path):
         if str(tmp_path) in " ".join(p.info["cmdline"] or [])
     ]
     assert leftovers == []
+
+
+def test_migrate_needs_the_database_and_no_secret(services):
+    env = {k: v for k, v in os.environ.items() if k != "BOARDROOM_JWT_SECRET"}
+    env["DATABASE_URL"] = services.database_url
+    result = subprocess.run(
+        [sys.executable, "-m", "realtime.cli", "migrate"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "latest schema (0 migration(s) applied now)" in result.stderr
