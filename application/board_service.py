@@ -103,13 +103,18 @@ class BoardService:
                     await rooms.leave(cmd.project_id)
                     raise
                 project = access.project
+                board = await tasks.list_for_project(conn, project.id)
                 return BoardSnapshot(
                     project=project,
                     columns=await columns.list_for_project(conn, project.id),
-                    tasks=await tasks.list_for_project(conn, project.id),
+                    tasks=board,
                     labels=await labels.list_for_project(conn, project.id),
-                    assignments=await task_links.assignees.for_project(conn, project.id),
-                    task_labels=await task_links.task_labels.for_project(conn, project.id),
+                    assignments=_of(
+                        board, await task_links.assignees.for_project(conn, project.id)
+                    ),
+                    task_labels=_of(
+                        board, await task_links.task_labels.for_project(conn, project.id)
+                    ),
                     seq=project.last_seq,
                 )
 
@@ -175,8 +180,7 @@ class BoardService:
     async def create_task(self, user_id: UUID, cmd: c.CreateTask) -> Outcome:
         async def apply(conn: Connection, actor: Actor) -> Change:
             project = actor.project
-            if await columns.get(conn, cmd.column_id, project.id) is None:
-                raise _missing("column", cmd.column_id, "column_id")
+            await _open_column(conn, cmd.column_id, project.id)
             task_id = uuid.uuid4()
             position = await _place(
                 conn, "tasks", "column_id", cmd.column_id, cmd.after_id, Anchor.END, task_id
@@ -238,8 +242,7 @@ class BoardService:
             project = actor.project
             if await tasks.get(conn, cmd.task_id, project.id) is None:
                 raise _missing("task", cmd.task_id, "task_id")
-            if await columns.get(conn, cmd.column_id, project.id) is None:
-                raise _missing("column", cmd.column_id, "column_id")
+            await _open_column(conn, cmd.column_id, project.id)
             position = await _place(
                 conn, "tasks", "column_id", cmd.column_id, cmd.after_id, Anchor.START, cmd.task_id
             )
@@ -305,6 +308,25 @@ def _check_conflicts(
             + ", ".join(clashing),
             {"fields": clashing, "current": current},
         )
+
+
+async def _open_column(conn: Connection, column_id: UUID, project_id: UUID) -> Column:
+    """The column a task goes into: it must exist and not be archived."""
+    column = await columns.get(conn, column_id, project_id)
+    if column is None:
+        raise _missing("column", column_id, "column_id")
+    if column.archived_at is not None:
+        raise Conflict(
+            "The column is archived; restore it first.",
+            {"field": "column_id", "reason": "archived", "current": column.as_dict()},
+        )
+    return column
+
+
+def _of(board: list[Task], links: list[dict[str, UUID]]) -> list[dict[str, UUID]]:
+    """Only the links of tasks on the board (not of tasks hidden in archived columns)."""
+    on_board = {task.id for task in board}
+    return [link for link in links if link["task_id"] in on_board]
 
 
 def _column_change(kind: EventType, column: Column | None, column_id: UUID) -> Change:

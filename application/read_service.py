@@ -50,7 +50,9 @@ class ReadService:
         return {
             "events": [e.as_dict() for e in page],
             # Pass as before_seq for the next (older) page; null when this was the last one.
-            "next_before_seq": page[-1].seq if len(page) == cmd.limit else None,
+            "next_before_seq": page[-1].seq
+            if len(page) == cmd.limit and page[-1].seq > 1
+            else None,
         }
 
     async def task_history(self, user_id: UUID, cmd: c.TaskHistory) -> dict[str, Any]:

@@ -159,6 +159,12 @@ class TaskDetailsService:
         return await self._run(user_id, cmd, Action.LABEL_WRITE, apply)
 
     async def update_label(self, user_id: UUID, cmd: c.UpdateLabel) -> Outcome:
+        if cmd.name is None and cmd.color is None:
+            raise InvalidPayload(
+                "Name at least one field to change.",
+                [{"field": "name", "message": "name or color is required", "type": "missing"}],
+            )
+
         async def apply(conn: Connection, actor: Actor) -> Change:
             try:
                 label = await labels.update(

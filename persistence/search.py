@@ -11,7 +11,7 @@ from pypika import Field, Order
 from pypika.terms import BasicCriterion, Function, LiteralValue
 
 from persistence.db import Connection
-from persistence.sql import Query, comments, p, tasks
+from persistence.sql import Query, columns, comments, p, tasks
 
 
 class _Match(Enum):
@@ -21,6 +21,11 @@ class _Match(Enum):
 def _query() -> str:
     t, cm = tasks, comments
     tsquery = Function("plainto_tsquery", LiteralValue("'simple'"), p(2))
+    archived_columns = (
+        Query.from_(columns)
+        .select(columns.id)
+        .where((columns.project_id == Function("ANY", p(1))) & columns.archived_at.notnull())
+    )
     task_hits = (
         Query.from_(t)
         .select(
@@ -34,6 +39,7 @@ def _query() -> str:
         .where(
             (t.project_id == Function("ANY", p(1)))
             & t.archived_at.isnull()
+            & t.column_id.notin(archived_columns)
             & BasicCriterion(_Match.matches, t.search, tsquery)
         )
     )
@@ -52,6 +58,7 @@ def _query() -> str:
         .where(
             (cm.project_id == Function("ANY", p(1)))
             & t.archived_at.isnull()
+            & t.column_id.notin(archived_columns)
             & BasicCriterion(_Match.matches, cm.search, tsquery)
         )
     )

@@ -317,3 +317,57 @@ async def test_limits_on_counts(team, db):
     reply = await owner.call("checklist:add", _p(board, task_id=task["id"], text="101st"))
     assert reply["error"]["code"] == "invalid_payload"
     assert reply["error"]["details"][0]["type"] == "too_many"
+
+
+async def test_an_archived_column_takes_no_tasks_and_hides_its_tasks_everywhere(team):
+    owner, _, _, editor_account, _, board = team
+    word = f"yak{uuid.uuid4().hex[:6]}"
+    task = (await _task(owner, board, title=word))["data"]
+    await owner.ok("task:assign", _p(board, task_id=task["id"], user_id=editor_account.user_id))
+    other = await owner.ok("column:create", _p(board, name="Other"))
+    await owner.ok("column:archive", _p(board, column_id=board.column_id))
+    refused = await owner.call(
+        "task:create", _p(board, column_id=board.column_id, title="into the archive")
+    )
+    assert refused["error"]["code"] == "conflict"
+    assert refused["error"]["details"]["reason"] == "archived"
+    moved = await owner.call(
+        "task:move", _p(board, task_id=task["id"], column_id=other["data"]["id"], after_id=None)
+    )
+    assert moved["ok"] is True  # out of the archive is fine
+    back = await owner.call(
+        "task:move", _p(board, task_id=task["id"], column_id=board.column_id, after_id=None)
+    )
+    assert back["error"]["code"] == "conflict"
+    snapshot = (await owner.ok("project:join", {"project_id": board.project_id}))["data"]
+    assert [t["id"] for t in snapshot["tasks"]] == [task["id"]]
+    assert snapshot["assignments"] == [{"task_id": task["id"], "user_id": editor_account.user_id}]
+
+
+async def test_archived_columns_hide_links_and_search_hits(team):
+    owner, _, _, editor_account, _, board = team
+    word = f"gnu{uuid.uuid4().hex[:6]}"
+    task = (await _task(owner, board, title=word))["data"]
+    await owner.ok("task:assign", _p(board, task_id=task["id"], user_id=editor_account.user_id))
+    await owner.ok("column:archive", _p(board, column_id=board.column_id))
+    snapshot = (await owner.ok("project:join", {"project_id": board.project_id}))["data"]
+    assert snapshot["tasks"] == [] and snapshot["assignments"] == []
+    found = await owner.ok("search", {"workspace_id": board.workspace_id, "q": word})
+    assert found["data"]["results"] == []
+
+
+async def test_a_label_update_must_change_something_and_history_ends_cleanly(team, db):
+    owner, *_, board = team
+    label = (await owner.ok("label:create", _p(board, name="L", color="#010203")))["data"]
+    before = await db.fetchval(
+        "SELECT last_seq FROM projects WHERE id = $1::uuid", board.project_id
+    )
+    empty = await owner.call("label:update", _p(board, label_id=label["id"]))
+    assert empty["error"]["code"] == "invalid_payload"
+    assert (
+        await db.fetchval("SELECT last_seq FROM projects WHERE id = $1::uuid", board.project_id)
+        == before
+    )
+    page = await owner.ok("project:history", {"project_id": board.project_id, "limit": before})
+    assert page["data"]["events"][-1]["seq"] == 1
+    assert page["data"]["next_before_seq"] is None
