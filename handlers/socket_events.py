@@ -120,6 +120,10 @@ class _SocketRooms:
         await self.rooms.leave(self.sid, project_id)
 
 
+# What a client event whose JSON does not parse arrives as (realtime.packets.TolerantPacket).
+MALFORMED_EVENT = "boardroom:malformed"
+
+
 class SocketHandlers:
     def __init__(
         self,
@@ -144,6 +148,7 @@ class SocketHandlers:
     def register(self) -> None:
         self._sio.on("connect", self.connect)
         self._sio.on("disconnect", self.disconnect)
+        self._sio.on(MALFORMED_EVENT, self.malformed)
         calls = self._calls()
         assert calls.keys() == EVENTS.keys(), "every event needs a spec and a call"
         for event, spec in EVENTS.items():
@@ -163,6 +168,14 @@ class SocketHandlers:
         except Exception:
             # The registry only serves evictions; a socket still works without it.
             log.exception("could not register socket %s of user %s", sid, user_id)
+
+    async def malformed(self, sid: str, *_: Any) -> Reply:
+        return error_ack(
+            InvalidPayload(
+                "The message is not valid JSON.",
+                [{"field": "(payload)", "message": "not valid JSON", "type": "json_invalid"}],
+            )
+        )
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
         session = await self._sio.get_session(sid)

@@ -30,6 +30,7 @@ from handlers.jsonbody import json_response
 from handlers.socket_events import SocketHandlers
 from persistence.db import make_pool
 from realtime import jsoncodec
+from realtime.packets import TolerantPacket
 from realtime.settings import Settings
 from realtime.websocket import disable_compression
 from rooms.access import LiveAccess
@@ -62,6 +63,7 @@ def make_socketio_server(settings: Settings) -> socketio.AsyncServer:
         cors_allowed_origins=settings.origins,
         max_http_buffer_size=settings.max_message_bytes,
         json=jsoncodec,
+        serializer=TolerantPacket,
         logger=False,
         engineio_logger=False,
     )

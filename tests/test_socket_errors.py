@@ -288,3 +288,33 @@ async def test_an_event_of_another_project_is_never_received(api, client_factory
     )
     await ann.wait_for_event(lambda e: e["seq"] == reply["seq"])
     assert mallory.events == []
+
+
+async def test_malformed_json_in_a_socket_message_is_answered_and_changes_nothing(
+    api, base_url, db
+):
+    """A raw client sends an event whose JSON is cut off: the ack still comes, typed."""
+    import json
+
+    import aiohttp
+
+    account = await api.register("ann")
+    before = await _state(db)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{base_url}/socket.io/?EIO=4&transport=websocket") as ws,
+    ):
+        assert (await ws.receive_str()).startswith("0{")
+        await ws.send_str("40" + json.dumps({"token": account.access_token}))
+        assert (await ws.receive_str()).startswith("40{")
+        await ws.send_str('421["workspace:create",{"op_id":"a","name":')
+        ack = await ws.receive_str()
+        assert ack.startswith("431")
+        reply = json.loads(ack[3:])[0]
+        assert reply["ok"] is False
+        assert reply["error"]["code"] == "invalid_payload"
+        assert reply["error"]["details"][0]["field"] == "(payload)"
+        # The connection stays usable.
+        await ws.send_str('422["workspace:list",{}]')
+        assert json.loads((await ws.receive_str())[3:])[0]["ok"] is True
+    assert await _state(db) == before
