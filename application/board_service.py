@@ -1,9 +1,7 @@
 """Workspaces, projects, columns and tasks: every board operation of the core loop.
 
-Each mutation follows one path (``_mutate``): check access -> take the project's next ``seq``
-(which row-locks the project, serializing its writers) -> change rows -> append the event ->
-commit -> publish. A failure anywhere before the commit rolls everything back, the ``seq``
-increment included, so the log stays gapless and nothing is published.
+Each project mutation is an ``apply`` closure run by the one write path,
+``application.project_writes.ProjectWrites`` (authorize, sequence, log, commit, publish).
 """
 
 from __future__ import annotations

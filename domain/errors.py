@@ -1,8 +1,8 @@
 """One error hierarchy for every layer.
 
 Each error carries a machine-readable ``code`` from the wire contract (docs/protocol.md), a human
-message and optional ``details``. Handlers translate these exactly once: to a Socket.IO ack in
-``handlers.acks`` and to an HTTP response in ``handlers.rest_errors``.
+message and optional ``details``. ``handlers.errors`` translates these exactly once each: to a
+Socket.IO ack (``error_ack``) and to an HTTP response (``error_response``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """pypika helpers shared by the repositories.
 
 Queries are built with pypika and carry asyncpg's positional ``$n`` parameters, so values never
-reach the SQL text. Each repository builds its statements once, lazily, and reuses the string.
+reach the SQL text. Each repository builds its statements once, at import (pure string work, no
+I/O), and reuses the strings.
 """
 
 from __future__ import annotations
