@@ -20,7 +20,7 @@ from domain import commands as c
 from domain.conflicts import conflicting_fields, stamped
 from domain.errors import BoardroomError, Conflict, InvalidPayload, NotFound
 from domain.events import EventType
-from domain.models import BoardSnapshot, Column, Project, Task, Workspace
+from domain.models import BoardSnapshot, Column, Project, ProjectEvent, Task, Workspace
 from domain.permissions import Action, WorkspaceRole
 from persistence import columns, events, labels, projects, task_links, tasks, workspaces
 from persistence.db import Connection
@@ -32,9 +32,10 @@ def _missing(kind: str, ident: UUID, field: str) -> NotFound:
 
 
 class BoardService:
-    def __init__(self, pool: asyncpg.Pool, writes: ProjectWrites) -> None:
+    def __init__(self, pool: asyncpg.Pool, writes: ProjectWrites, replay_window: int) -> None:
         self._pool = pool
         self._writes = writes
+        self._replay_window = replay_window
 
     # --- workspaces -----------------------------------------------------------------------
 
@@ -81,13 +82,15 @@ class BoardService:
 
     async def join_project(
         self, user_id: UUID, cmd: c.JoinProject, rooms: RoomMembership
-    ) -> BoardSnapshot:
-        """Enter the project's room, then read a snapshot.
+    ) -> dict[str, Any]:
+        """Enter the project's room, then answer with what the client needs to catch up.
 
-        Entering first means no event committed after the snapshot can be missed: the client
-        drops events with ``seq`` at or below the snapshot's and applies the rest. Access is
-        checked before entering and again inside the snapshot; if it was revoked in between
-        (the eviction found no socket to evict yet), the socket leaves the room again.
+        With ``since_seq`` within the replay window: exactly the missed events, in order
+        (``mode: replay``). Otherwise a snapshot (``mode: snapshot``, or ``reset`` when the client
+        asked for a replay it cannot have). Entering the room first means no event committed
+        after the answer can be missed: the client drops events with ``seq`` at or below the
+        answer's and applies the rest. Access is checked before entering and again inside the
+        read; if it was revoked in between, the socket leaves the room again (ADR 0015).
         """
         async with self._pool.acquire() as conn:
             await project_access(conn, cmd.project_id, user_id, Action.PROJECT_READ)
@@ -101,8 +104,17 @@ class BoardService:
                     await rooms.leave(cmd.project_id)
                     raise
                 project = access.project
+                if cmd.since_seq is not None:
+                    missed = await self._missed(conn, project, cmd.since_seq)
+                    if missed is not None:
+                        return {
+                            "mode": "replay",
+                            "project_id": str(project.id),
+                            "events": [e.as_dict() for e in missed],
+                            "seq": project.last_seq,
+                        }
                 board = await tasks.list_for_project(conn, project.id)
-                return BoardSnapshot(
+                snapshot = BoardSnapshot(
                     project=project,
                     columns=await columns.list_for_project(conn, project.id),
                     tasks=board,
@@ -115,6 +127,19 @@ class BoardService:
                     ),
                     seq=project.last_seq,
                 )
+                mode = "snapshot" if cmd.since_seq is None else "reset"
+                return {"mode": mode, **snapshot.as_dict()}
+
+    async def _missed(
+        self, conn: Connection, project: Project, since_seq: int
+    ) -> list[ProjectEvent] | None:
+        """The events after ``since_seq``, or None when they cannot be replayed exactly
+        (more than the window, or a ``since_seq`` ahead of the project)."""
+        count = project.last_seq - since_seq
+        if count < 0 or count > self._replay_window:
+            return None
+        missed = await events.since(conn, project.id, since_seq, count)
+        return missed if len(missed) == count else None
 
     # --- columns --------------------------------------------------------------------------
 

@@ -94,6 +94,12 @@ class ListProjects(Command):
 
 class JoinProject(Command):
     project_id: UUID
+    since_seq: int | None = Field(
+        default=None,
+        ge=0,
+        description="The last seq this client applied: answered with the missed events when "
+        "they are within the replay window, else with a fresh snapshot (mode reset).",
+    )
 
 
 class LeaveProject(Command):

@@ -198,7 +198,7 @@ class SocketHandlers:
             return _ok({"projects": [p.as_dict() for p in await b.list_projects(user, cmd)]})
 
         async def project_join(sid: str, user: UUID, cmd: c.JoinProject) -> Reply:
-            return _ok((await b.join_project(user, cmd, _SocketRooms(self._rooms, sid))).as_dict())
+            return _ok(await b.join_project(user, cmd, _SocketRooms(self._rooms, sid)))
 
         async def project_leave(sid: str, user: UUID, cmd: c.LeaveProject) -> Reply:
             await self._rooms.leave(sid, cmd.project_id)

@@ -107,7 +107,7 @@ async def create_app(settings: Settings) -> web.Application:
         connections = RedisConnectionRegistry(redis_client, settings.redis_channel)
         app.cleanup_ctx.append(_redis_ctx)
     writes = ProjectWrites(pool, rooms)
-    board = BoardService(pool, writes)
+    board = BoardService(pool, writes, settings.replay_window_events)
     membership = MembershipService(pool, LiveAccess(sio, connections))
     app[rest_auth.AUTH_SERVICE] = auth_service
     app[BOARD_SERVICE] = board

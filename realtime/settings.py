@@ -53,6 +53,9 @@ class Settings(DatabaseSettings):
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     db_pool_min: int = Field(default=2, ge=1)
     db_pool_max: int = Field(default=10, ge=1)
+    replay_window_events: int = Field(
+        default=1000, ge=0, description="most missed events a join replays before a reset"
+    )
     max_message_bytes: int = Field(default=64 * 1024, ge=1024)
     websocket_compression: bool = Field(
         default=False, description="permessage-deflate on WebSocket frames (ADR 0013)"

@@ -12,7 +12,8 @@
  *   - Events that arrive before the project:join ack wait in the same queue; the snapshot sets
  *     lastSeq and everything it already contains is dropped.
  *   - A gap that does not fill within GAP_RESYNC_MS (a lost message) triggers a fresh join.
- *   - After a reconnect the project is joined again, which resynchronizes from a snapshot.
+ *   - After a reconnect the project is joined again with since_seq = lastSeq: the server
+ *     replays exactly the missed events, or answers with a fresh snapshot (mode "reset").
  */
 (function () {
   'use strict';
@@ -653,9 +654,17 @@
     const current = () => board === b && b.joinGen === gen;
     const attempt = (async () => {
       try {
-        const reply = await request('project:join', { project_id: b.projectId });
+        // A board already on screen asks only for what it missed since its last seq; the
+        // server answers with those events (mode "replay") or a fresh snapshot ("reset").
+        const payload = { project_id: b.projectId };
+        if (b.project) payload.since_seq = b.lastSeq;
+        const reply = await request('project:join', payload);
         if (!current()) return;
-        loadSnapshot(b, reply.data);
+        if (reply.data.mode === 'replay') {
+          catchUp(b, reply.data.events);
+        } else {
+          loadSnapshot(b, reply.data);
+        }
       } catch (err) {
         if (!current()) return;
         if (err.code === 'not_found' || err.code === 'forbidden') {
@@ -684,6 +693,16 @@
     byTestId('back-to-projects').href = `#/w/${snap.project.workspace_id}`;
     document.title = `${snap.project.name} · Boardroom`;
     applyInOrder(b); // events buffered during the join: drops seq <= snapshot, applies the rest
+    renderBoard();
+  }
+
+  function catchUp(b, events) {
+    for (const ev of events) {
+      if (ev.seq > b.lastSeq && !b.pending.has(ev.seq)) b.pending.set(ev.seq, ev);
+    }
+    b.ready = true;
+    byTestId('board-loading').hidden = true;
+    applyInOrder(b);
     renderBoard();
   }
 
