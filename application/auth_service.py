@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,8 +13,9 @@ from uuid import UUID
 import asyncpg
 
 from application.invitations import accept_pending
+from application.ports import SessionNotifier
 from auth.passwords import Passwords
-from auth.tokens import AccessTokens, new_refresh_token, refresh_token_digest
+from auth.tokens import AccessClaims, AccessTokens, new_refresh_token, refresh_token_digest
 from domain.commands import Login, Logout, Refresh, Register
 from domain.errors import Conflict, Unauthorized
 from domain.models import User
@@ -39,6 +41,8 @@ class Session:
         }
 
 
+log = logging.getLogger(__name__)
+
 _BAD_LOGIN = "E-mail address or password is wrong."
 
 
@@ -49,11 +53,13 @@ class AuthService:
         passwords: Passwords,
         access_tokens: AccessTokens,
         refresh_ttl: timedelta,
+        sessions: SessionNotifier,
     ) -> None:
         self._pool = pool
         self._passwords = passwords
         self._access = access_tokens
         self._refresh_ttl = refresh_ttl
+        self._sessions = sessions
 
     async def register(self, cmd: Register) -> Session:
         password_hash = await asyncio.to_thread(self._passwords.hash, cmd.password)
@@ -107,6 +113,7 @@ class AuthService:
                     raise Unauthorized("The account no longer exists.", {"reason": "invalid"})
                 session = await self._start_session(conn, user, family_id=stored.family_id)
         if reused:
+            await self._end(stored.user_id, stored.family_id, "refresh_token_reused")
             raise Unauthorized(
                 "This refresh token was already used; every session of its login is now revoked.",
                 {"reason": "reused"},
@@ -121,13 +128,32 @@ class AuthService:
             )
             if stored is not None:
                 await refresh_tokens.revoke_family(conn, stored.family_id)
+        if stored is not None:
+            await self._end(stored.user_id, stored.family_id, "logout")
 
-    def authenticate(self, access_token: object) -> UUID:
-        """The user id of a valid access token; ``Unauthorized`` otherwise."""
-        return self._access.verify(access_token).user_id
+    async def _end(self, user_id: UUID, session_id: UUID, reason: str) -> None:
+        """After commit: disconnect the login's live sockets. A failure is logged, not raised:
+        the login is revoked in the database, which already refuses its next connection."""
+        try:
+            await self._sessions.ended(user_id, session_id, reason)
+        except Exception:
+            log.exception("could not end the live sockets of session %s", session_id)
+
+    async def authenticate(self, access_token: object) -> AccessClaims:
+        """The claims of a valid access token whose login is still live; else ``Unauthorized``.
+
+        Checking the login (refresh-token family) makes logout and reuse detection effective at
+        once for new connections, instead of when the 15-minute token expires.
+        """
+        claims = self._access.verify(access_token)
+        async with self._pool.acquire() as conn:
+            if not await refresh_tokens.family_active(conn, claims.session_id):
+                raise Unauthorized("This login has ended; log in again.", {"reason": "revoked"})
+        return claims
 
     async def _start_session(self, conn: Connection, user: User, family_id: UUID) -> Session:
         token = new_refresh_token()
         expires = datetime.now(UTC) + self._refresh_ttl
         await refresh_tokens.insert(conn, user.id, family_id, refresh_token_digest(token), expires)
-        return Session(user, self._access.issue(user.id), token, self._access.ttl_seconds)
+        access = self._access.issue(user.id, family_id)
+        return Session(user, access, token, self._access.ttl_seconds)

@@ -21,6 +21,11 @@ class RoomMembership(Protocol):
     async def leave(self, project_id: UUID) -> None: ...
 
 
+class SessionNotifier(Protocol):
+    async def ended(self, user_id: UUID, session_id: UUID, reason: str) -> None:
+        """Tell the sockets of one login (on every instance) why, then disconnect them."""
+
+
 class AccessNotifier(Protocol):
     async def revoked(self, user_id: UUID, project_ids: list[UUID], info: dict[str, Any]) -> None:
         """Stop ``user_id``'s live sockets receiving these projects and tell them why."""

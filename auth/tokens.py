@@ -1,9 +1,9 @@
 """Access JWTs and opaque refresh tokens (ADR 0004).
 
 Access tokens are short-lived HS256 JWTs with the algorithm pinned on verification and the claims
-``sub``, ``exp``, ``iat``, ``jti``, ``iss`` and ``typ="access"`` required. Refresh tokens are
-random opaque strings; only their SHA-256 digest is stored, so a database leak yields nothing
-usable.
+``sub``, ``sid`` (the login it belongs to), ``exp``, ``iat``, ``jti``, ``iss`` and
+``typ="access"`` required. Refresh tokens are random opaque strings; only their SHA-256 digest
+is stored, so a database leak yields nothing usable.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class AccessClaims:
     user_id: UUID
     token_id: str
     expires_at: int
+    session_id: UUID  # the login (refresh-token family) this token was issued for
 
 
 class AccessTokens:
@@ -38,10 +39,11 @@ class AccessTokens:
         self._secret = secret
         self.ttl_seconds = ttl_seconds
 
-    def issue(self, user_id: UUID, now: float | None = None) -> str:
+    def issue(self, user_id: UUID, session_id: UUID, now: float | None = None) -> str:
         issued = int(now if now is not None else time.time())
         claims = {
             "sub": str(user_id),
+            "sid": str(session_id),
             "iat": issued,
             "exp": issued + self.ttl_seconds,
             "jti": uuid.uuid4().hex,
@@ -60,7 +62,7 @@ class AccessTokens:
                 self._secret,
                 algorithms=[ALGORITHM],
                 issuer=ISSUER,
-                options={"require": ["sub", "exp", "iat", "jti", "iss", "typ"]},
+                options={"require": ["sub", "sid", "exp", "iat", "jti", "iss", "typ"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("The access token has expired.", {"reason": "expired"}) from exc
@@ -70,9 +72,15 @@ class AccessTokens:
             raise Unauthorized("The token is not an access token.", {"reason": "invalid"})
         try:
             user_id = UUID(str(claims["sub"]))
+            session_id = UUID(str(claims["sid"]))
         except ValueError as exc:
             raise Unauthorized("The access token is invalid.", {"reason": "invalid"}) from exc
-        return AccessClaims(user_id=user_id, token_id=str(claims["jti"]), expires_at=claims["exp"])
+        return AccessClaims(
+            user_id=user_id,
+            token_id=str(claims["jti"]),
+            expires_at=claims["exp"],
+            session_id=session_id,
+        )
 
 
 def new_refresh_token() -> str:

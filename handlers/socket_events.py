@@ -158,13 +158,14 @@ class SocketHandlers:
         """Authenticate with the access token of the ``auth`` payload, never the query string."""
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
-            user_id = self._auth.authenticate(token)
+            claims = await self._auth.authenticate(token)
         except Unauthorized as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_dict()) from exc
-        await self._sio.save_session(sid, {"user_id": user_id})
+        user_id = claims.user_id
+        await self._sio.save_session(sid, {"user_id": user_id, "session_id": claims.session_id})
         await self._sio.enter_room(sid, user_room(user_id))
         try:
-            await self._connections.add(user_id, sid)
+            await self._connections.add(user_id, sid, claims.session_id)
         except Exception:
             # The registry only serves evictions; a socket still works without it.
             log.exception("could not register socket %s of user %s", sid, user_id)
@@ -181,7 +182,7 @@ class SocketHandlers:
         session = await self._sio.get_session(sid)
         if "user_id" in session:
             try:
-                await self._connections.remove(session["user_id"], sid)
+                await self._connections.remove(session["user_id"], sid, session["session_id"])
             except Exception:
                 log.exception("could not unregister socket %s", sid)
 

@@ -24,6 +24,12 @@ _BY_DIGEST = str(
     .where(t.token_hash == p(1))
     .for_update()
 )
+_FAMILY_ACTIVE = str(
+    Query.from_(t)
+    .select(t.id)
+    .where((t.family_id == p(1)) & t.revoked_at.isnull() & t.used_at.isnull())
+    .limit(1)
+)
 _MARK_USED = str(Query.update(t).set(t.used_at, fn.Now()).where(t.id == p(1)))
 _REVOKE_FAMILY = str(
     Query.update(t).set(t.revoked_at, fn.Now()).where((t.family_id == p(1)) & t.revoked_at.isnull())
@@ -58,3 +64,8 @@ async def mark_used(conn: Connection, token_id: UUID) -> None:
 
 async def revoke_family(conn: Connection, family_id: UUID) -> None:
     await conn.execute(_REVOKE_FAMILY, family_id)
+
+
+async def family_active(conn: Connection, family_id: UUID) -> bool:
+    """Whether the login still has a live (unspent, unrevoked) refresh token."""
+    return await conn.fetchval(_FAMILY_ACTIVE, family_id) is not None

@@ -87,28 +87,19 @@ async def create_app(settings: Settings) -> web.Application:
     app[SIO] = sio
     sio.attach(app, socketio_path="socket.io")
 
+    connections = _connection_registry(app, settings)
+    live = LiveAccess(sio, connections)
+
     assert settings.jwt_secret is not None
     passwords = Passwords(PasswordPolicy(settings.argon2_memory_kib, settings.argon2_time_cost))
     access = AccessTokens(settings.jwt_secret, settings.access_token_ttl_seconds)
     auth_service = AuthService(
-        pool, passwords, access, timedelta(seconds=settings.refresh_token_ttl_seconds)
+        pool, passwords, access, timedelta(seconds=settings.refresh_token_ttl_seconds), live
     )
     rooms = RoomBroadcaster(sio)
-    connections: ConnectionRegistry = LocalConnectionRegistry()
-    if settings.redis_url:
-        # A blocking pool queues a burst (a reconnect storm after a deploy) instead of failing
-        # once its connections are in use, as redis-py's default pool does.
-        redis_client = redis.Redis(
-            connection_pool=redis.BlockingConnectionPool.from_url(
-                settings.redis_url, max_connections=settings.redis_pool_max, timeout=5
-            )
-        )
-        app[REDIS] = redis_client
-        connections = RedisConnectionRegistry(redis_client, settings.redis_channel)
-        app.cleanup_ctx.append(_redis_ctx)
     writes = ProjectWrites(pool, rooms)
     board = BoardService(pool, writes, settings.replay_window_events)
-    membership = MembershipService(pool, LiveAccess(sio, connections))
+    membership = MembershipService(pool, live)
     app[rest_auth.AUTH_SERVICE] = auth_service
     app[BOARD_SERVICE] = board
     details = TaskDetailsService(writes)
@@ -131,6 +122,22 @@ async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
     await pool  # connects min_size connections
     yield
     await pool.close()
+
+
+def _connection_registry(app: web.Application, settings: Settings) -> ConnectionRegistry:
+    """Where each user's sockets are recorded: Redis across instances, else this process."""
+    if not settings.redis_url:
+        return LocalConnectionRegistry()
+    # A blocking pool queues a burst (a reconnect storm after a deploy) instead of failing
+    # once its connections are in use, as redis-py's default pool does.
+    redis_client = redis.Redis(
+        connection_pool=redis.BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=settings.redis_pool_max, timeout=5
+        )
+    )
+    app[REDIS] = redis_client
+    app.cleanup_ctx.append(_redis_ctx)
+    return RedisConnectionRegistry(redis_client, settings.redis_channel)
 
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -12,6 +12,7 @@ from rooms.names import project_room, user_room
 
 ACCESS_REVOKED = "access:revoked"
 ACCESS_CHANGED = "access:changed"
+SESSION_ENDED = "session:ended"
 
 
 class LiveAccess:
@@ -23,7 +24,7 @@ class LiveAccess:
 
     async def revoked(self, user_id: UUID, project_ids: list[UUID], info: dict[str, Any]) -> None:
         """Take every socket of ``user_id`` out of these projects' rooms, then say why."""
-        for sid in await self._connections.sids(user_id):
+        for sid, _ in await self._connections.sockets(user_id):
             for project_id in project_ids:
                 await self._sio.leave_room(sid, project_room(project_id))
         await self._sio.emit(
@@ -34,3 +35,11 @@ class LiveAccess:
 
     async def changed(self, user_id: UUID, info: dict[str, Any]) -> None:
         await self._sio.emit(ACCESS_CHANGED, info, room=user_room(user_id))
+
+    async def ended(self, user_id: UUID, session_id: UUID, reason: str) -> None:
+        """Implements ``application.ports.SessionNotifier``: the sockets of one login, wherever
+        they are, hear why and are disconnected (the Redis manager routes both by sid)."""
+        for sid, session in await self._connections.sockets(user_id):
+            if session == str(session_id):
+                await self._sio.emit(SESSION_ENDED, {"reason": reason}, to=sid)
+                await self._sio.disconnect(sid)

@@ -18,11 +18,22 @@ _TTL_SECONDS = 7 * 24 * 3600
 
 
 class ConnectionRegistry(Protocol):
-    async def add(self, user_id: UUID, sid: str) -> None: ...
+    """Per user, the live sockets as (sid, session id of the login that opened it)."""
 
-    async def remove(self, user_id: UUID, sid: str) -> None: ...
+    async def add(self, user_id: UUID, sid: str, session_id: UUID) -> None: ...
 
-    async def sids(self, user_id: UUID) -> set[str]: ...
+    async def remove(self, user_id: UUID, sid: str, session_id: UUID) -> None: ...
+
+    async def sockets(self, user_id: UUID) -> set[tuple[str, str]]: ...
+
+
+def _entry(sid: str, session_id: UUID) -> str:
+    return f"{sid} {session_id}"
+
+
+def _parse(entry: str) -> tuple[str, str]:
+    sid, _, session = entry.partition(" ")
+    return sid, session
 
 
 class RedisConnectionRegistry:
@@ -30,19 +41,19 @@ class RedisConnectionRegistry:
         self._redis = client
         self._prefix = f"{namespace}:sids:"
 
-    async def add(self, user_id: UUID, sid: str) -> None:
+    async def add(self, user_id: UUID, sid: str, session_id: UUID) -> None:
         key = f"{self._prefix}{user_id}"
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.sadd(key, sid)
+            pipe.sadd(key, _entry(sid, session_id))
             pipe.expire(key, _TTL_SECONDS)
             await pipe.execute()
 
-    async def remove(self, user_id: UUID, sid: str) -> None:
-        await self._redis.srem(f"{self._prefix}{user_id}", sid)
+    async def remove(self, user_id: UUID, sid: str, session_id: UUID) -> None:
+        await self._redis.srem(f"{self._prefix}{user_id}", _entry(sid, session_id))
 
-    async def sids(self, user_id: UUID) -> set[str]:
+    async def sockets(self, user_id: UUID) -> set[tuple[str, str]]:
         members = await self._redis.smembers(f"{self._prefix}{user_id}")
-        return {m.decode() if isinstance(m, bytes) else str(m) for m in members}
+        return {_parse(m.decode() if isinstance(m, bytes) else str(m)) for m in members}
 
 
 class LocalConnectionRegistry:
@@ -51,15 +62,15 @@ class LocalConnectionRegistry:
     def __init__(self) -> None:
         self._sids: dict[UUID, set[str]] = {}
 
-    async def add(self, user_id: UUID, sid: str) -> None:
-        self._sids.setdefault(user_id, set()).add(sid)
+    async def add(self, user_id: UUID, sid: str, session_id: UUID) -> None:
+        self._sids.setdefault(user_id, set()).add(_entry(sid, session_id))
 
-    async def remove(self, user_id: UUID, sid: str) -> None:
+    async def remove(self, user_id: UUID, sid: str, session_id: UUID) -> None:
         sids = self._sids.get(user_id)
         if sids is not None:
-            sids.discard(sid)
+            sids.discard(_entry(sid, session_id))
             if not sids:
                 del self._sids[user_id]
 
-    async def sids(self, user_id: UUID) -> set[str]:
-        return set(self._sids.get(user_id, ()))
+    async def sockets(self, user_id: UUID) -> set[tuple[str, str]]:
+        return {_parse(entry) for entry in self._sids.get(user_id, ())}

@@ -56,7 +56,12 @@ async def test_token_in_the_query_string_is_ignored(api, base_url):
 
 async def test_expired_token_is_refused(api, base_url):
     account = await api.register("ann")
-    stale = AccessTokens(JWT_SECRET, 900).issue(uuid.UUID(account.user_id), now=time.time() - 3600)
+    session = uuid.UUID(
+        jwt.decode(account.access_token, options={"verify_signature": False})["sid"]
+    )
+    stale = AccessTokens(JWT_SECRET, 900).issue(
+        uuid.UUID(account.user_id), session, now=time.time() - 3600
+    )
     error = await _refused(base_url, stale)
     assert error["details"]["reason"] == "expired"
 
