@@ -191,6 +191,8 @@
     socket.on('disconnect', onDisconnect);
     socket.on('connect_error', onConnectError);
     socket.on('event', onProjectEvent);
+    // Logout (here or on another device of this login) or a stolen refresh token ended it.
+    socket.on('session:ended', () => signedOut('Your session has ended. Please log in again.'));
     socket.io.on('reconnect_attempt', () => setStatus('reconnecting'));
   }
 
