@@ -8,6 +8,7 @@ application layer, which receives the connection's user id.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,8 +24,9 @@ from application.outcomes import Outcome
 from application.read_service import ReadService
 from application.task_details_service import TaskDetailsService
 from domain import commands as c
-from domain.errors import InvalidPayload, Unauthorized
+from domain.errors import InvalidPayload, RateLimited, Unauthorized
 from domain.permissions import Action
+from domain.rate_limit import TokenBucket
 from handlers.errors import error_ack
 from rooms.broadcaster import RoomBroadcaster
 from rooms.connections import ConnectionRegistry
@@ -135,6 +137,7 @@ class SocketHandlers:
         reads: ReadService,
         rooms: RoomBroadcaster,
         connections: ConnectionRegistry,
+        rate: tuple[float, int] = (20.0, 40),
     ) -> None:
         self._sio = sio
         self._auth = auth
@@ -144,6 +147,9 @@ class SocketHandlers:
         self._reads = reads
         self._rooms = rooms
         self._connections = connections
+        self._rate, self._burst = rate
+        # One bucket per connection of this instance (ADR 0016); dropped on disconnect.
+        self._buckets: dict[str, TokenBucket] = {}
 
     def register(self) -> None:
         self._sio.on("connect", self.connect)
@@ -170,6 +176,17 @@ class SocketHandlers:
             # The registry only serves evictions; a socket still works without it.
             log.exception("could not register socket %s of user %s", sid, user_id)
 
+    def _throttle(self, sid: str) -> None:
+        """Refuse the event, changing nothing, when this connection is over its rate."""
+        bucket = self._buckets.get(sid)
+        if bucket is None:
+            bucket = self._buckets[sid] = TokenBucket(self._rate, self._burst)
+        wait = bucket.take(time.monotonic())
+        if wait:
+            raise RateLimited(
+                f"Too many events on this connection; retry in {wait:.2f} s.", round(wait, 3)
+            )
+
     async def malformed(self, sid: str, *_: Any) -> Reply:
         return error_ack(
             InvalidPayload(
@@ -179,6 +196,7 @@ class SocketHandlers:
         )
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
+        self._buckets.pop(sid, None)
         session = await self._sio.get_session(sid)
         if "user_id" in session:
             try:
@@ -268,6 +286,7 @@ class SocketHandlers:
     def _handler(self, model: type[BaseModel], call: Call) -> Callable[..., Awaitable[Reply]]:
         async def handle(sid: str, *args: Any) -> Reply:
             try:
+                self._throttle(sid)
                 payload = args[0] if len(args) == 1 else ({} if not args else None)
                 if not isinstance(payload, dict):
                     raise InvalidPayload(

@@ -105,7 +105,15 @@ async def create_app(settings: Settings) -> web.Application:
     details = TaskDetailsService(writes)
     reads = ReadService(pool)
     SocketHandlers(
-        sio, auth_service, board, membership, details, reads, rooms, connections
+        sio,
+        auth_service,
+        board,
+        membership,
+        details,
+        reads,
+        rooms,
+        connections,
+        rate=(settings.rate_limit_per_second, settings.rate_limit_burst),
     ).register()
 
     rest_auth.setup_routes(app)
@@ -180,14 +188,25 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """The process can serve requests: its database answers."""
+    """The process can serve requests: each dependency it uses answers (Redis if configured)."""
+    checks: dict[str, str] = {}
     try:
         async with request.app[POOL].acquire(timeout=2) as conn:
             await conn.fetchval("SELECT 1")
+        checks["database"] = "up"
     except Exception as exc:
-        log.warning("readiness check failed: %s", exc)
-        return json_response({"status": "unavailable", "database": "down"}, status=503)
-    return json_response({"status": "ok", "database": "up"})
+        log.warning("readiness: database check failed: %s", exc)
+        checks["database"] = "down"
+    if REDIS in request.app:
+        try:
+            await asyncio.wait_for(request.app[REDIS].ping(), 2)
+            checks["redis"] = "up"
+        except Exception as exc:
+            log.warning("readiness: redis check failed: %s", exc)
+            checks["redis"] = "down"
+    ready = all(state == "up" for state in checks.values())
+    body = {"status": "ok" if ready else "unavailable", **checks}
+    return json_response(body, status=200 if ready else 503)
 
 
 def _setup_static(app: web.Application, settings: Settings) -> None:

@@ -53,6 +53,10 @@ class Settings(DatabaseSettings):
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     db_pool_min: int = Field(default=2, ge=1)
     db_pool_max: int = Field(default=10, ge=1)
+    rate_limit_per_second: float = Field(
+        default=20, gt=0, description="sustained client events per second per connection"
+    )
+    rate_limit_burst: int = Field(default=40, ge=1, description="events a connection may burst")
     replay_window_events: int = Field(
         default=1000, ge=0, description="most missed events a join replays before a reset"
     )

@@ -91,6 +91,9 @@ def settings(services: Services) -> Settings:
         allowed_origins=["http://allowed.example"],
         db_pool_min=1,
         db_pool_max=5,
+        # Tests fire events as fast as they can; tests/test_rate_limits.py sets real limits.
+        rate_limit_per_second=10_000,
+        rate_limit_burst=10_000,
     )
 
 
@@ -139,6 +142,8 @@ def two_servers(services: Services) -> Iterator[list[ServerProcess]]:
         "BOARDROOM_REDIS_CHANNEL": f"boardroom-test-{uuid.uuid4().hex[:8]}",
         "BOARDROOM_JWT_SECRET": JWT_SECRET,
         "BOARDROOM_ALLOWED_ORIGINS": origins,
+        "BOARDROOM_RATE_LIMIT_PER_SECOND": "10000",
+        "BOARDROOM_RATE_LIMIT_BURST": "10000",
     }
     servers: list[ServerProcess] = []
     try:

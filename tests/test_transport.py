@@ -27,3 +27,11 @@ async def test_a_message_above_the_limit_closes_the_connection(api, client_facto
     assert not client.sio.connected
     again = await client_factory(account.access_token)
     assert (await again.ok("workspace:list"))["data"]["workspaces"] == []
+
+
+async def test_readyz_reports_each_dependency(api, base_url):
+    async with api.http.get(f"{base_url}/readyz") as resp:
+        assert resp.status == 200
+        assert await resp.json() == {"status": "ok", "database": "up", "redis": "up"}
+    async with api.http.get(f"{base_url}/healthz") as resp:
+        assert resp.status == 200
