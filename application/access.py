@@ -17,6 +17,21 @@ from persistence.db import Connection
 from persistence.projects import Access
 
 
+def missing(kind: str, ident: UUID, field: str) -> NotFound:
+    """``not_found`` for an id of the caller's project that names no such thing."""
+    return NotFound(f"No {kind} {ident} in this project.", {"field": field, "id": str(ident)})
+
+
+async def visible_projects(
+    conn: Connection, workspace_id: UUID, user_id: UUID, role: WorkspaceRole
+) -> list[Project]:
+    """The workspace's projects the caller may see: all of them, or for a guest only those
+    holding an explicit role (``effective_project_role``)."""
+    if role is WorkspaceRole.GUEST:
+        return await projects.list_with_explicit_role(conn, workspace_id, user_id)
+    return await projects.list_in_workspace(conn, workspace_id)
+
+
 def _no_project(project_id: UUID) -> NotFound:
     return NotFound(f"No project {project_id}.", {"field": "project_id", "id": str(project_id)})
 

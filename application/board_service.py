@@ -12,23 +12,26 @@ from uuid import UUID
 
 import asyncpg
 
-from application.access import project_access, readable_mentions, workspace_access
+from application.access import (
+    missing,
+    project_access,
+    readable_mentions,
+    visible_projects,
+    workspace_access,
+)
 from application.outcomes import Outcome, claim_op, record_outcome
+from application.placement import place_after
 from application.ports import RoomMembership
 from application.project_writes import Actor, Change, ProjectWrites
 from domain import commands as c
 from domain.conflicts import conflicting_fields, stamped
-from domain.errors import BoardroomError, Conflict, InvalidPayload, NotFound
+from domain.errors import BoardroomError, Conflict, InvalidPayload
 from domain.events import EventType
 from domain.models import BoardSnapshot, Column, Project, ProjectEvent, Task, Workspace
-from domain.permissions import Action, WorkspaceRole
+from domain.permissions import Action
 from persistence import columns, events, labels, projects, task_links, tasks, workspaces
 from persistence.db import Connection
-from persistence.positions import Anchor, UnknownSibling, place
-
-
-def _missing(kind: str, ident: UUID, field: str) -> NotFound:
-    return NotFound(f"No {kind} {ident} in this project.", {"field": field, "id": str(ident)})
+from persistence.positions import Anchor
 
 
 class BoardService:
@@ -76,9 +79,7 @@ class BoardService:
         """All projects of the workspace; for guests only those they were added to."""
         async with self._pool.acquire() as conn:
             role = await workspace_access(conn, cmd.workspace_id, user_id, Action.PROJECT_LIST)
-            if role is WorkspaceRole.GUEST:
-                return await projects.list_with_explicit_role(conn, cmd.workspace_id, user_id)
-            return await projects.list_in_workspace(conn, cmd.workspace_id)
+            return await visible_projects(conn, cmd.workspace_id, user_id, role)
 
     async def join_project(
         self, user_id: UUID, cmd: c.JoinProject, rooms: RoomMembership
@@ -147,7 +148,7 @@ class BoardService:
         async def apply(conn: Connection, actor: Actor) -> Change:
             project = actor.project
             column_id = uuid.uuid4()
-            position = await _place(
+            position = await place_after(
                 conn, "columns", "project_id", project.id, cmd.after_id, Anchor.END, column_id
             )
             column = await columns.insert(conn, column_id, project.id, cmd.name, position)
@@ -160,7 +161,7 @@ class BoardService:
             project = actor.project
             found = await columns.get_versioned(conn, cmd.column_id, project.id)
             if found is None:
-                raise _missing("column", cmd.column_id, "column_id")
+                raise missing("column", cmd.column_id, "column_id")
             current, versions = found
             changes = {"name": cmd.name}
             _check_conflicts("column", current.as_dict(), versions, cmd.base_version, changes)
@@ -179,8 +180,8 @@ class BoardService:
         async def apply(conn: Connection, actor: Actor) -> Change:
             project = actor.project
             if await columns.get(conn, cmd.column_id, project.id) is None:
-                raise _missing("column", cmd.column_id, "column_id")
-            position = await _place(
+                raise missing("column", cmd.column_id, "column_id")
+            position = await place_after(
                 conn, "columns", "project_id", project.id, cmd.after_id, Anchor.START, cmd.column_id
             )
             column = await columns.move(conn, cmd.column_id, project.id, position)
@@ -192,7 +193,7 @@ class BoardService:
         async def apply(conn: Connection, actor: Actor) -> Change:
             project = actor.project
             if not await columns.delete(conn, cmd.column_id, project.id):
-                raise _missing("column", cmd.column_id, "column_id")
+                raise missing("column", cmd.column_id, "column_id")
             ids = {"column_id": str(cmd.column_id)}
             return Change(EventType.COLUMN_DELETED, ids, ids)
 
@@ -205,7 +206,7 @@ class BoardService:
             project = actor.project
             await _open_column(conn, cmd.column_id, project.id)
             task_id = uuid.uuid4()
-            position = await _place(
+            position = await place_after(
                 conn, "tasks", "column_id", cmd.column_id, cmd.after_id, Anchor.END, task_id
             )
             task = await tasks.insert(
@@ -241,7 +242,7 @@ class BoardService:
             project = actor.project
             found = await tasks.get_versioned(conn, cmd.task_id, project.id)
             if found is None:
-                raise _missing("task", cmd.task_id, "task_id")
+                raise missing("task", cmd.task_id, "task_id")
             current, versions = found
             changes = cmd.changes()
             _check_conflicts("task", current.as_dict(), versions, cmd.base_version, changes)
@@ -264,9 +265,9 @@ class BoardService:
         async def apply(conn: Connection, actor: Actor) -> Change:
             project = actor.project
             if await tasks.get(conn, cmd.task_id, project.id) is None:
-                raise _missing("task", cmd.task_id, "task_id")
+                raise missing("task", cmd.task_id, "task_id")
             await _open_column(conn, cmd.column_id, project.id)
-            position = await _place(
+            position = await place_after(
                 conn, "tasks", "column_id", cmd.column_id, cmd.after_id, Anchor.START, cmd.task_id
             )
             task = await tasks.move(conn, cmd.task_id, project.id, cmd.column_id, position)
@@ -278,31 +279,13 @@ class BoardService:
         async def apply(conn: Connection, actor: Actor) -> Change:
             project = actor.project
             if not await tasks.delete(conn, cmd.task_id, project.id):
-                raise _missing("task", cmd.task_id, "task_id")
+                raise missing("task", cmd.task_id, "task_id")
             ids = {"task_id": str(cmd.task_id)}
             return Change(EventType.TASK_DELETED, ids, ids)
 
         return await self._writes.run(user_id, cmd, Action.TASK_WRITE, apply)
 
     # --- the one write path ---------------------------------------------------------------
-
-
-async def _place(
-    conn: Connection,
-    table: str,
-    scope: str,
-    scope_id: UUID,
-    after_id: UUID | None,
-    anchor: Anchor,
-    moving_id: UUID,
-) -> str:
-    try:
-        return await place(conn, table, scope, scope_id, after_id, anchor, moving_id)
-    except UnknownSibling as exc:
-        raise NotFound(
-            f"after_id {after_id} is not a sibling in the target list.",
-            {"field": "after_id", "id": str(after_id)},
-        ) from exc
 
 
 def _check_conflicts(
@@ -337,7 +320,7 @@ async def _open_column(conn: Connection, column_id: UUID, project_id: UUID) -> C
     """The column a task goes into: it must exist and not be archived."""
     column = await columns.get(conn, column_id, project_id)
     if column is None:
-        raise _missing("column", column_id, "column_id")
+        raise missing("column", column_id, "column_id")
     if column.archived_at is not None:
         raise Conflict(
             "The column is archived; restore it first.",
@@ -354,11 +337,11 @@ def _of(board: list[Task], links: list[dict[str, UUID]]) -> list[dict[str, UUID]
 
 def _column_change(kind: EventType, column: Column | None, column_id: UUID) -> Change:
     if column is None:
-        raise _missing("column", column_id, "column_id")
+        raise missing("column", column_id, "column_id")
     return Change(kind, {"column": column.as_dict()}, column.as_dict())
 
 
 def _task_change(kind: EventType, task: Task | None, task_id: UUID) -> Change:
     if task is None:
-        raise _missing("task", task_id, "task_id")
+        raise missing("task", task_id, "task_id")
     return Change(kind, {"task_id": str(task.id), "task": task.as_dict()}, task.as_dict())

@@ -12,11 +12,11 @@ from uuid import UUID
 
 import asyncpg
 
-from application.access import project_access, workspace_access
+from application.access import project_access, visible_projects, workspace_access
 from domain import commands as c
 from domain.errors import NotFound
-from domain.permissions import Action, WorkspaceRole
-from persistence import checklists, comments, events, projects, search, task_links, tasks
+from domain.permissions import Action
+from persistence import checklists, comments, events, search, task_links, tasks
 
 
 class ReadService:
@@ -69,12 +69,8 @@ class ReadService:
                         {"field": "project_id", "id": str(cmd.project_id)},
                     )
                 scope = [cmd.project_id]
-            elif role is WorkspaceRole.GUEST:
-                scope = [
-                    p.id
-                    for p in await projects.list_with_explicit_role(conn, cmd.workspace_id, user_id)
-                ]
             else:
-                scope = await projects.ids_in_workspace(conn, cmd.workspace_id)
+                visible = await visible_projects(conn, cmd.workspace_id, user_id, role)
+                scope = [p.id for p in visible]
             hits = await search.search(conn, scope, cmd.q, cmd.limit)
         return {"results": hits}

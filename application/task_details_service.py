@@ -9,8 +9,9 @@ from __future__ import annotations
 import uuid
 from uuid import UUID
 
-from application.access import readable_mentions, readers
+from application.access import missing, readable_mentions, readers
 from application.outcomes import Outcome
+from application.placement import place_after
 from application.project_writes import Actor, Apply, Change, ProjectWrites
 from domain import commands as c
 from domain.errors import Conflict, Forbidden, InvalidPayload, NotFound
@@ -20,11 +21,7 @@ from domain.permissions import Action, ProjectRole
 from persistence import checklists, columns, comments, labels, task_links, tasks
 from persistence.db import Connection
 from persistence.errors import DuplicateKey
-from persistence.positions import Anchor, UnknownSibling, place
-
-
-def _missing(kind: str, ident: UUID, field: str) -> NotFound:
-    return NotFound(f"No {kind} {ident} in this project.", {"field": field, "id": str(ident)})
+from persistence.positions import Anchor
 
 
 def _too_many(field: str, limit: int, what: str) -> InvalidPayload:
@@ -41,7 +38,7 @@ def _ids(task_id: UUID, **more: UUID | str) -> dict[str, str]:
 async def _task(conn: Connection, actor: Actor, task_id: UUID) -> Task:
     task = await tasks.get(conn, task_id, actor.project.id)
     if task is None:
-        raise _missing("task", task_id, "task_id")
+        raise missing("task", task_id, "task_id")
     return task
 
 
@@ -85,7 +82,7 @@ class TaskDetailsService:
         async def apply(conn: Connection, actor: Actor) -> Change:
             current = await columns.get(conn, column_id, actor.project.id)
             if current is None:
-                raise _missing("column", column_id, "column_id")
+                raise missing("column", column_id, "column_id")
             column = await columns.set_archived(conn, column_id, actor.project.id, archived)
             if column is None:
                 raise _already(current.archived_at is not None, current.as_dict())
@@ -173,7 +170,7 @@ class TaskDetailsService:
             except DuplicateKey as exc:
                 raise _label_taken() from exc
             if label is None:
-                raise _missing("label", cmd.label_id, "label_id")
+                raise missing("label", cmd.label_id, "label_id")
             return Change(EventType.LABEL_UPDATED, {"label": label.as_dict()}, label.as_dict())
 
         return await self._run(user_id, cmd, Action.LABEL_WRITE, apply)
@@ -181,7 +178,7 @@ class TaskDetailsService:
     async def delete_label(self, user_id: UUID, cmd: c.DeleteLabel) -> Outcome:
         async def apply(conn: Connection, actor: Actor) -> Change:
             if not await labels.delete(conn, cmd.label_id, actor.project.id):
-                raise _missing("label", cmd.label_id, "label_id")
+                raise missing("label", cmd.label_id, "label_id")
             ids = {"label_id": str(cmd.label_id)}
             return Change(EventType.LABEL_DELETED, ids, ids)
 
@@ -191,7 +188,7 @@ class TaskDetailsService:
         async def apply(conn: Connection, actor: Actor) -> Change:
             await _task(conn, actor, cmd.task_id)
             if await labels.get(conn, cmd.label_id, actor.project.id) is None:
-                raise _missing("label", cmd.label_id, "label_id")
+                raise missing("label", cmd.label_id, "label_id")
             if await task_links.task_labels.count(conn, cmd.task_id) >= c.MAX_LABELS_PER_TASK:
                 raise _too_many("label_id", c.MAX_LABELS_PER_TASK, "labels per task")
             if not await task_links.task_labels.add(conn, cmd.task_id, cmd.label_id):
@@ -205,7 +202,7 @@ class TaskDetailsService:
         async def apply(conn: Connection, actor: Actor) -> Change:
             await _task(conn, actor, cmd.task_id)
             if not await task_links.task_labels.remove(conn, cmd.task_id, cmd.label_id):
-                raise _missing("label on this task", cmd.label_id, "label_id")
+                raise missing("label on this task", cmd.label_id, "label_id")
             ids = _ids(cmd.task_id, label_id=cmd.label_id)
             return Change(EventType.TASK_UNLABELED, ids, ids)
 
@@ -219,7 +216,9 @@ class TaskDetailsService:
             if await checklists.count(conn, cmd.task_id) >= c.MAX_CHECKLIST_ITEMS:
                 raise _too_many("text", c.MAX_CHECKLIST_ITEMS, "checklist items per task")
             item_id = uuid.uuid4()
-            position = await _item_position(conn, cmd.task_id, cmd.after_id, Anchor.END, item_id)
+            position = await place_after(
+                conn, "checklist_items", "task_id", cmd.task_id, cmd.after_id, Anchor.END, item_id
+            )
             item = await checklists.insert(conn, item_id, cmd.task_id, cmd.text, position)
             return _item_change(EventType.CHECKLIST_ITEM_ADDED, item)
 
@@ -229,7 +228,7 @@ class TaskDetailsService:
         async def apply(conn: Connection, actor: Actor) -> Change:
             item = await checklists.toggle(conn, cmd.item_id, actor.project.id, cmd.done)
             if item is None:
-                raise _missing("checklist item", cmd.item_id, "item_id")
+                raise missing("checklist item", cmd.item_id, "item_id")
             return _item_change(EventType.CHECKLIST_ITEM_TOGGLED, item)
 
         return await self._run(user_id, cmd, Action.TASK_WRITE, apply)
@@ -238,9 +237,15 @@ class TaskDetailsService:
         async def apply(conn: Connection, actor: Actor) -> Change:
             current = await checklists.get(conn, cmd.item_id, actor.project.id)
             if current is None:
-                raise _missing("checklist item", cmd.item_id, "item_id")
-            position = await _item_position(
-                conn, current.task_id, cmd.after_id, Anchor.START, cmd.item_id
+                raise missing("checklist item", cmd.item_id, "item_id")
+            position = await place_after(
+                conn,
+                "checklist_items",
+                "task_id",
+                current.task_id,
+                cmd.after_id,
+                Anchor.START,
+                cmd.item_id,
             )
             item = await checklists.move(conn, cmd.item_id, actor.project.id, position)
             assert item is not None  # the project is locked: it cannot have gone
@@ -252,7 +257,7 @@ class TaskDetailsService:
         async def apply(conn: Connection, actor: Actor) -> Change:
             task_id = await checklists.delete(conn, cmd.item_id, actor.project.id)
             if task_id is None:
-                raise _missing("checklist item", cmd.item_id, "item_id")
+                raise missing("checklist item", cmd.item_id, "item_id")
             ids = _ids(task_id, item_id=cmd.item_id)
             return Change(EventType.CHECKLIST_ITEM_DELETED, ids, ids)
 
@@ -277,7 +282,7 @@ class TaskDetailsService:
         async def apply(conn: Connection, actor: Actor) -> Change:
             current = await comments.get(conn, cmd.comment_id, actor.project.id)
             if current is None:
-                raise _missing("comment", cmd.comment_id, "comment_id")
+                raise missing("comment", cmd.comment_id, "comment_id")
             if current.author_id != user_id:
                 raise Forbidden(
                     "Only its author may edit a comment.",
@@ -298,7 +303,7 @@ class TaskDetailsService:
         async def apply(conn: Connection, actor: Actor) -> Change:
             current = await comments.get(conn, cmd.comment_id, actor.project.id)
             if current is None:
-                raise _missing("comment", cmd.comment_id, "comment_id")
+                raise missing("comment", cmd.comment_id, "comment_id")
             if current.author_id != user_id and actor.role is not ProjectRole.MANAGER:
                 raise Forbidden(
                     "Only its author or a project manager may delete a comment.",
@@ -329,15 +334,3 @@ def _column_change(kind: EventType, column: Column) -> Change:
 
 def _item_change(kind: EventType, item: ChecklistItem) -> Change:
     return Change(kind, {"task_id": str(item.task_id), "item": item.as_dict()}, item.as_dict())
-
-
-async def _item_position(
-    conn: Connection, task_id: UUID, after_id: UUID | None, anchor: Anchor, moving_id: UUID
-) -> str:
-    try:
-        return await place(conn, "checklist_items", "task_id", task_id, after_id, anchor, moving_id)
-    except UnknownSibling as exc:
-        raise NotFound(
-            f"after_id {after_id} is not an item of this checklist.",
-            {"field": "after_id", "id": str(after_id)},
-        ) from exc

@@ -90,24 +90,33 @@ class Client:
         predicate: Callable[[dict[str, Any]], bool] = lambda _: True,
         timeout: float = 5,
     ) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for got, data in self.notices:
-                if got == name and predicate(data):
-                    return data
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"no {name} within {timeout}s; received {self.notices}")
+        found = await _first(lambda: [d for g, d in self.notices if g == name], predicate, timeout)
+        if found is None:
+            raise AssertionError(f"no {name} within {timeout}s; received {self.notices}")
+        return found
 
     async def wait_for_event(
         self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5
     ) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for event in self.events:
-                if predicate(event):
-                    return event
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"no matching event within {timeout}s; received {self.events}")
+        found = await _first(lambda: self.events, predicate, timeout)
+        if found is None:
+            raise AssertionError(f"no matching event within {timeout}s; received {self.events}")
+        return found
+
+
+async def _first(
+    items: Callable[[], list[dict[str, Any]]],
+    predicate: Callable[[dict[str, Any]], bool],
+    timeout: float,
+) -> dict[str, Any] | None:
+    """The first of ``items()`` matching ``predicate``, polled until ``timeout``; else None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for item in items():
+            if predicate(item):
+                return item
+        await asyncio.sleep(0.01)
+    return None
 
 
 async def connect(base_url: str, token: str | None, **kwargs: Any) -> Client:
