@@ -12,12 +12,14 @@ from uuid import UUID
 
 import asyncpg
 
+from application import integration_events
 from application.invitations import accept_pending
 from application.ports import SessionNotifier
 from auth.passwords import Passwords
 from auth.tokens import AccessClaims, AccessTokens, new_refresh_token, refresh_token_digest
 from domain.commands import Login, Logout, Refresh, Register
 from domain.errors import Conflict, Unauthorized
+from domain.integration import SecurityEventType
 from domain.models import User
 from persistence import refresh_tokens, users
 from persistence.db import Connection
@@ -27,6 +29,7 @@ from persistence.errors import DuplicateKey
 @dataclass(frozen=True, slots=True)
 class Session:
     user: User
+    session_id: UUID
     access_token: str
     refresh_token: str
     expires_in: int
@@ -74,6 +77,13 @@ class AuthService:
                     {"field": "email"},
                 ) from exc
             await accept_pending(conn, user)
+            await integration_events.security_event(
+                conn,
+                SecurityEventType.USER_REGISTERED,
+                actor_id=user.id,
+                workspace_id=None,
+                data={"user_id": str(user.id), "email": user.email},
+            )
             return await self._start_session(conn, user, family_id=uuid.uuid4())
 
     async def login(self, cmd: Login) -> Session:
@@ -82,10 +92,27 @@ class AuthService:
         user, password_hash = found if found else (None, None)
         ok = await asyncio.to_thread(self._passwords.verify, password_hash, cmd.password)
         if not ok or user is None:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await integration_events.security_event(
+                    conn,
+                    SecurityEventType.LOGIN_FAILED,
+                    actor_id=user.id if user else None,
+                    workspace_id=None,
+                    data={"email": str(cmd.email).lower(), "known_account": user is not None},
+                    outcome="failure",
+                )
             raise Unauthorized(_BAD_LOGIN, {"reason": "bad_credentials"})
         async with self._pool.acquire() as conn, conn.transaction():
             await accept_pending(conn, user)
-            return await self._start_session(conn, user, family_id=uuid.uuid4())
+            session = await self._start_session(conn, user, family_id=uuid.uuid4())
+            await integration_events.security_event(
+                conn,
+                SecurityEventType.LOGIN_SUCCEEDED,
+                actor_id=user.id,
+                workspace_id=None,
+                data={"session_id": str(session.session_id)},
+            )
+            return session
 
     async def refresh(self, cmd: Refresh) -> Session:
         """Rotate: spend the presented token and issue a new one in the same family.
@@ -101,6 +128,14 @@ class AuthService:
                 raise Unauthorized("The refresh token is not valid.", {"reason": "invalid"})
             if stored.used_at is not None:
                 await refresh_tokens.revoke_family(conn, stored.family_id)
+                await integration_events.security_event(
+                    conn,
+                    SecurityEventType.REFRESH_TOKEN_REUSED,
+                    actor_id=stored.user_id,
+                    workspace_id=None,
+                    data={"session_id": str(stored.family_id)},
+                    outcome="failure",
+                )
                 # Commit the revocation before answering: raising would roll it back.
                 reused = True
             else:
@@ -128,6 +163,13 @@ class AuthService:
             )
             if stored is not None:
                 await refresh_tokens.revoke_family(conn, stored.family_id)
+                await integration_events.security_event(
+                    conn,
+                    SecurityEventType.LOGGED_OUT,
+                    actor_id=stored.user_id,
+                    workspace_id=None,
+                    data={"session_id": str(stored.family_id)},
+                )
         if stored is not None:
             await self._end(stored.user_id, stored.family_id, "logout")
 
@@ -156,4 +198,4 @@ class AuthService:
         expires = datetime.now(UTC) + self._refresh_ttl
         await refresh_tokens.insert(conn, user.id, family_id, refresh_token_digest(token), expires)
         access = self._access.issue(user.id, family_id)
-        return Session(user, access, token, self._access.ttl_seconds)
+        return Session(user, family_id, access, token, self._access.ttl_seconds)

@@ -22,7 +22,7 @@ from application.access import (
 from application.outcomes import Outcome, claim_op, record_outcome
 from application.placement import place_after
 from application.ports import RoomMembership
-from application.project_writes import Actor, Change, ProjectWrites
+from application.project_writes import Actor, Change, ProjectWrites, append_event
 from domain import commands as c
 from domain.conflicts import conflicting_fields, stamped
 from domain.errors import BoardroomError, Conflict, InvalidPayload
@@ -67,8 +67,8 @@ class BoardService:
             project = await projects.insert(conn, uuid.uuid4(), cmd.workspace_id, cmd.name, user_id)
             seq = await projects.next_seq(conn, project.id)
             data = {"project": project.as_dict() | {"last_seq": seq}}
-            event = await events.append(
-                conn, project.id, seq, EventType.PROJECT_CREATED, user_id, cmd.op_id, data
+            event = await append_event(
+                conn, project, seq, EventType.PROJECT_CREATED, user_id, cmd.op_id, data
             )
             outcome = Outcome(data["project"], seq)
             await record_outcome(conn, user_id, cmd, outcome)

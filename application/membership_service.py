@@ -16,11 +16,13 @@ from uuid import UUID
 
 import asyncpg
 
+from application import integration_events
 from application.access import project_access, workspace_access
 from application.outcomes import Outcome, claim_op, record_outcome
 from application.ports import AccessNotifier
 from domain import commands as c
 from domain.errors import Conflict, Forbidden, NotFound
+from domain.integration import SecurityEventType
 from domain.permissions import (
     Action,
     WorkspaceRole,
@@ -107,7 +109,7 @@ class MembershipService:
             result = {"status": "added", "user_id": str(existing.id), "role": role.value}
             return result, lambda: self._notify.changed(existing.id, info)
 
-        return await self._run(user_id, cmd, apply)
+        return await self._run(user_id, cmd, SecurityEventType.MEMBER_INVITED, apply)
 
     async def set_role(self, user_id: UUID, cmd: c.SetMemberRole) -> Outcome:
         async def apply(conn: Connection) -> tuple[dict[str, Any], AfterCommit | None]:
@@ -148,7 +150,7 @@ class MembershipService:
 
             return {"user_id": str(cmd.user_id), "role": cmd.role.value}, after
 
-        return await self._run(user_id, cmd, apply)
+        return await self._run(user_id, cmd, SecurityEventType.MEMBER_ROLE_CHANGED, apply)
 
     async def remove(self, user_id: UUID, cmd: c.RemoveMember) -> Outcome:
         async def apply(conn: Connection) -> tuple[dict[str, Any], AfterCommit | None]:
@@ -162,7 +164,7 @@ class MembershipService:
                 )
             return await self._leave(conn, cmd.workspace_id, cmd.user_id, current, "removed")
 
-        return await self._run(user_id, cmd, apply)
+        return await self._run(user_id, cmd, SecurityEventType.MEMBER_REMOVED, apply)
 
     async def leave(self, user_id: UUID, cmd: c.LeaveWorkspace) -> Outcome:
         async def apply(conn: Connection) -> tuple[dict[str, Any], AfterCommit | None]:
@@ -171,7 +173,7 @@ class MembershipService:
             )
             return await self._leave(conn, cmd.workspace_id, user_id, current, "left")
 
-        return await self._run(user_id, cmd, apply)
+        return await self._run(user_id, cmd, SecurityEventType.MEMBER_LEFT, apply)
 
     async def set_project_role(self, user_id: UUID, cmd: c.SetProjectRole) -> Outcome:
         async def apply(conn: Connection) -> tuple[dict[str, Any], AfterCommit | None]:
@@ -195,7 +197,7 @@ class MembershipService:
             }
             return result, lambda: self._notify.changed(cmd.user_id, info)
 
-        return await self._run(user_id, cmd, apply)
+        return await self._run(user_id, cmd, SecurityEventType.PROJECT_ROLE_SET, apply)
 
     async def remove_project_role(self, user_id: UUID, cmd: c.RemoveProjectRole) -> Outcome:
         async def apply(conn: Connection) -> tuple[dict[str, Any], AfterCommit | None]:
@@ -222,7 +224,7 @@ class MembershipService:
 
             return {"user_id": str(cmd.user_id), "project_id": str(cmd.project_id)}, after
 
-        return await self._run(user_id, cmd, apply)
+        return await self._run(user_id, cmd, SecurityEventType.PROJECT_ROLE_REMOVED, apply)
 
     # --- shared paths ---------------------------------------------------------------------
 
@@ -245,14 +247,17 @@ class MembershipService:
         self,
         user_id: UUID,
         cmd: c.Mutation,
+        event_type: SecurityEventType,
         apply: Callable[[Connection], Awaitable[tuple[dict[str, Any], AfterCommit | None]]],
     ) -> Outcome:
-        """Claim the op, apply, record the answer, commit; then act on live sockets."""
+        """Claim the op, apply, write the security event, record the answer, commit; then act
+        on live sockets."""
         async with self._pool.acquire() as conn, conn.transaction():
             replay = await claim_op(conn, user_id, cmd)
             if replay is not None:
                 return replay
             result, after_commit = await apply(conn)
+            await _record(conn, user_id, cmd, event_type, result)
             outcome = Outcome(result)
             await record_outcome(conn, user_id, cmd, outcome)
         if after_commit is not None:
@@ -276,3 +281,27 @@ async def _keep_an_owner(
             "A workspace needs an owner: make someone else owner first.",
             {"field": "user_id", "reason": "last_owner"},
         )
+
+
+async def _record(
+    conn: Connection,
+    actor_id: UUID,
+    cmd: c.Mutation,
+    event_type: SecurityEventType,
+    result: dict[str, Any],
+) -> None:
+    """The membership change as a security event of its workspace (audited, ADR 0018)."""
+    project_id: UUID | None = getattr(cmd, "project_id", None)
+    workspace_id: UUID | None = getattr(cmd, "workspace_id", None)
+    if workspace_id is None and project_id is not None:
+        found = await projects.access(conn, project_id, actor_id)
+        workspace_id = found.project.workspace_id if found else None
+    await integration_events.security_event(
+        conn,
+        event_type,
+        actor_id=actor_id,
+        workspace_id=workspace_id,
+        project_id=project_id,
+        op_id=cmd.op_id,
+        data=result,
+    )

@@ -17,6 +17,7 @@ from uuid import UUID
 
 import asyncpg
 
+from application import integration_events
 from application.access import project_access
 from application.outcomes import Outcome, claim_op, record_outcome
 from application.ports import EventPublisher
@@ -51,6 +52,21 @@ class Actor:
 Apply = Callable[[Connection, Actor], Awaitable[Change]]
 
 
+async def append_event(
+    conn: Connection,
+    project: Project,
+    seq: int,
+    event_type: EventType,
+    actor_id: UUID,
+    op_id: str,
+    data: dict[str, Any],
+) -> ProjectEvent:
+    """Append to the project's event log and to the outbox, in the caller's transaction."""
+    event = await events.append(conn, project.id, seq, event_type, actor_id, op_id, data)
+    await integration_events.project_event(conn, event, project.workspace_id)
+    return event
+
+
 class ProjectWrites:
     def __init__(self, pool: asyncpg.Pool, publisher: EventPublisher) -> None:
         self._pool = pool
@@ -67,8 +83,8 @@ class ProjectWrites:
             project = access.project
             seq = await projects.next_seq(conn, project.id)
             change = await apply(conn, Actor(user_id, project, role))
-            event = await events.append(
-                conn, project.id, seq, change.type, user_id, cmd.op_id, change.data
+            event = await append_event(
+                conn, project, seq, change.type, user_id, cmd.op_id, change.data
             )
             outcome = Outcome(change.result, seq)
             await record_outcome(conn, user_id, cmd, outcome)

@@ -164,3 +164,25 @@ class Comment(Entity):
     body: str
     created_at: datetime
     edited_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Notification(Entity):
+    id: UUID
+    user_id: UUID
+    event_id: UUID
+    reason: str
+    type: str
+    workspace_id: UUID | None
+    project_id: UUID | None
+    task_id: UUID | None
+    actor_id: UUID | None
+    data: dict[str, Any]
+    created_at: datetime
+    read_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationPreferences(Entity):
+    email_enabled: bool
+    muted_projects: list[UUID]

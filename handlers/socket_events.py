@@ -19,14 +19,17 @@ from pydantic import BaseModel
 
 from application.auth_service import AuthService
 from application.board_service import BoardService
+from application.context import set_request
 from application.membership_service import MembershipService
 from application.outcomes import Outcome
 from application.read_service import ReadService
 from application.task_details_service import TaskDetailsService
 from domain import commands as c
 from domain.errors import InvalidPayload, RateLimited, Unauthorized
+from domain.integration import Origin
 from domain.permissions import Action
 from domain.rate_limit import TokenBucket
+from handlers.context import client_ip
 from handlers.errors import error_ack
 from rooms.broadcaster import RoomBroadcaster
 from rooms.connections import ConnectionRegistry
@@ -168,7 +171,14 @@ class SocketHandlers:
         except Unauthorized as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_dict()) from exc
         user_id = claims.user_id
-        await self._sio.save_session(sid, {"user_id": user_id, "session_id": claims.session_id})
+        origin = Origin(
+            transport="socket.io",
+            ip=client_ip(environ.get("REMOTE_ADDR")),
+            user_agent=(environ.get("HTTP_USER_AGENT") or "")[:512] or None,
+        )
+        await self._sio.save_session(
+            sid, {"user_id": user_id, "session_id": claims.session_id, "origin": origin}
+        )
         await self._sio.enter_room(sid, user_room(user_id))
         try:
             await self._connections.add(user_id, sid, claims.session_id)
@@ -295,6 +305,7 @@ class SocketHandlers:
                     )
                 cmd = model.model_validate(payload)
                 session = await self._sio.get_session(sid)
+                set_request(session["origin"])
                 return await call(sid, session["user_id"], cmd)
             except Exception as exc:
                 return error_ack(exc)

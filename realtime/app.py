@@ -25,6 +25,7 @@ from application.task_details_service import TaskDetailsService
 from auth.passwords import PasswordPolicy, Passwords
 from auth.tokens import AccessTokens
 from handlers import rest_auth
+from handlers.context import request_context_middleware
 from handlers.errors import error_middleware
 from handlers.jsonbody import json_response
 from handlers.socket_events import SocketHandlers
@@ -77,7 +78,8 @@ async def create_app(settings: Settings) -> web.Application:
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is required to build the app")
     app = web.Application(
-        middlewares=[error_middleware], client_max_size=settings.max_message_bytes
+        middlewares=[request_context_middleware, error_middleware],
+        client_max_size=settings.max_message_bytes,
     )
     app[SETTINGS] = settings
 

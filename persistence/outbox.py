@@ -1,0 +1,84 @@
+"""The transactional outbox (ADR 0017): integration events waiting for the relay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from pypika import Order
+from pypika import functions as fn
+
+from persistence.db import Connection
+from persistence.sql import Query, outbox, p
+
+o = outbox
+
+NOTIFY_CHANNEL = "boardroom_outbox"
+"""Signalled by a trigger when outbox rows commit (migration 0005)."""
+
+RELAY_LOCK_KEY = 0x6F7574626F78  # "outbox": one relay publishes at a time, keeping key order
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    event_id: UUID
+    topic: str
+    key: str
+    payload: dict[str, Any]
+
+
+_ADD = str(
+    Query.into(o).columns(o.event_id, o.topic, o.key, o.payload).insert(p(1), p(2), p(3), p(4))
+)
+_PENDING = str(
+    Query.from_(o)
+    .select(o.id, o.event_id, o.topic, o.key, o.payload)
+    .where(o.published_at.isnull())
+    .orderby(o.id, order=Order.asc)
+    .limit(p(1))
+)
+_MARK = f"UPDATE outbox SET published_at = now() WHERE id = ANY({p(1)}::bigint[])"  # noqa: S608
+_BACKLOG = (
+    "SELECT count(*) AS n, extract(epoch FROM now() - min(created_at)) AS age "
+    "FROM outbox WHERE published_at IS NULL"
+)
+_PRUNE = str(Query.from_(o).delete().where(o.published_at < fn.Now() - p(1)))
+
+
+async def add(
+    conn: Connection, event_id: UUID, topic: str, key: str, payload: dict[str, Any]
+) -> None:
+    await conn.execute(_ADD, event_id, topic, key, payload)
+
+
+async def pending(conn: Connection, limit: int) -> list[OutboxRow]:
+    """The oldest unpublished rows, in commit-id order."""
+    return [OutboxRow(**dict(r)) for r in await conn.fetch(_PENDING, limit)]
+
+
+async def mark_published(conn: Connection, ids: list[int]) -> None:
+    await conn.execute(_MARK, ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    count: int
+    oldest_age_seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "oldest_age_seconds": round(self.oldest_age_seconds, 3)}
+
+
+async def backlog(conn: Connection) -> Backlog:
+    row = await conn.fetchrow(_BACKLOG)
+    assert row is not None
+    return Backlog(int(row["n"]), float(row["age"] or 0.0))
+
+
+async def prune(conn: Connection, keep: timedelta) -> int:
+    """Delete rows published longer ago than ``keep``; the count deleted."""
+    status = await conn.execute(_PRUNE, keep)
+    return int(status.split()[-1])
