@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 from uuid import UUID
 
-from domain.models import ProjectEvent
+from domain.models import Notification, ProjectEvent
 
 
 class EventPublisher(Protocol):
@@ -32,3 +32,8 @@ class AccessNotifier(Protocol):
 
     async def changed(self, user_id: UUID, info: dict[str, Any]) -> None:
         """Tell ``user_id``'s live sockets that their access changed (new role, invitation)."""
+
+
+class NotificationPusher(Protocol):
+    async def push(self, notification: Notification) -> None:
+        """Deliver a stored notification to its user's live sockets, on every instance."""

@@ -370,3 +370,42 @@ class Search(Command):
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SEARCH_QUERY_MAX)
     ]
     limit: int = Field(default=20, ge=1, le=50)
+
+
+# --- notifications (docs/protocol.md, "Notifications") -------------------------------------
+
+MAX_MUTED_PROJECTS = 500
+MAX_MARK_READ = 200
+
+
+class ListNotifications(Command):
+    before: AwareDatetime | None = Field(
+        default=None, description="Page: notifications created before this instant."
+    )
+    limit: int = Field(default=50, ge=1, le=100)
+    unread_only: bool = False
+
+
+class MarkNotificationsRead(Command):
+    """Mark some notifications read, or all of them with ``all: true``. Idempotent by nature
+    (read stays read), so no ``op_id``."""
+
+    ids: list[UUID] = Field(default_factory=list, max_length=MAX_MARK_READ)
+    all: bool = False
+
+    @model_validator(mode="after")
+    def _ids_or_all(self) -> MarkNotificationsRead:
+        if not self.ids and not self.all:
+            raise ValueError("give the ids to mark read, or all: true")
+        return self
+
+
+class GetNotificationPreferences(Command):
+    pass
+
+
+class SetNotificationPreferences(Command):
+    """Replace the caller's preferences; a field left out keeps its value."""
+
+    email_enabled: bool | None = None
+    muted_projects: list[UUID] | None = Field(default=None, max_length=MAX_MUTED_PROJECTS)

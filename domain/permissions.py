@@ -66,6 +66,7 @@ class Action(StrEnum):
     COMMENT_DELETE = "comment.delete"
     PROJECT_HISTORY = "project.history"
     SEARCH = "search"
+    NOTIFICATIONS = "notifications"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,9 @@ PERMISSIONS: Mapping[Action, Rule] = {
     ),
     Action.SEARCH: Rule(
         Scope.WORKSPACE, _ALL_WS, "full-text search (results only from readable projects)"
+    ),
+    Action.NOTIFICATIONS: Rule(
+        Scope.ACCOUNT, summary="list, mark read and configure one's own notifications"
     ),
 }
 

@@ -21,6 +21,7 @@ from application.auth_service import AuthService
 from application.board_service import BoardService
 from application.context import set_request
 from application.membership_service import MembershipService
+from application.notification_service import NotificationService
 from application.outcomes import Outcome
 from application.read_service import ReadService
 from application.task_details_service import TaskDetailsService
@@ -108,6 +109,10 @@ EVENTS: dict[str, EventSpec] = {
     "project:history": EventSpec(c.ProjectHistory, Action.PROJECT_HISTORY),
     "task:history": EventSpec(c.TaskHistory, Action.PROJECT_HISTORY),
     "search": EventSpec(c.Search, Action.SEARCH),
+    "notifications:list": EventSpec(c.ListNotifications, Action.NOTIFICATIONS),
+    "notifications:read": EventSpec(c.MarkNotificationsRead, Action.NOTIFICATIONS),
+    "notifications:preferences": EventSpec(c.GetNotificationPreferences, Action.NOTIFICATIONS),
+    "notifications:set_preferences": EventSpec(c.SetNotificationPreferences, Action.NOTIFICATIONS),
 }
 
 
@@ -138,6 +143,7 @@ class SocketHandlers:
         membership: MembershipService,
         details: TaskDetailsService,
         reads: ReadService,
+        notifications: NotificationService,
         rooms: RoomBroadcaster,
         connections: ConnectionRegistry,
         rate: tuple[float, int] = (20.0, 40),
@@ -148,6 +154,7 @@ class SocketHandlers:
         self._membership = membership
         self._details = details
         self._reads = reads
+        self._notifications = notifications
         self._rooms = rooms
         self._connections = connections
         self._rate, self._burst = rate
@@ -216,6 +223,7 @@ class SocketHandlers:
 
     def _calls(self) -> dict[str, Call]:
         b, m, d, r = self._board, self._membership, self._details, self._reads
+        n = self._notifications
 
         async def workspace_list(sid: str, user: UUID, cmd: c.ListWorkspaces) -> Reply:
             return _ok({"workspaces": [w.as_dict() for w in await b.list_workspaces(user)]})
@@ -232,6 +240,12 @@ class SocketHandlers:
         async def project_leave(sid: str, user: UUID, cmd: c.LeaveProject) -> Reply:
             await self._rooms.leave(sid, cmd.project_id)
             return _ok({"project_id": str(cmd.project_id)})
+
+        async def prefs_get(sid: str, user: UUID, cmd: c.GetNotificationPreferences) -> Reply:
+            return _ok((await n.preferences(user)).as_dict())
+
+        async def prefs_set(sid: str, user: UUID, cmd: c.SetNotificationPreferences) -> Reply:
+            return _ok((await n.set_preferences(user, cmd)).as_dict())
 
         def query(service: Callable[[UUID, Any], Awaitable[Any]]) -> Call:
             async def call(sid: str, user: UUID, cmd: Any) -> Reply:
@@ -291,6 +305,10 @@ class SocketHandlers:
             "project:history": query(r.history),
             "task:history": query(r.task_history),
             "search": query(r.search),
+            "notifications:list": query(n.list),
+            "notifications:read": query(n.mark_read),
+            "notifications:preferences": prefs_get,
+            "notifications:set_preferences": prefs_set,
         }
 
     def _handler(self, model: type[BaseModel], call: Call) -> Callable[..., Awaitable[Reply]]:

@@ -35,3 +35,10 @@ def returned(row: asyncpg.Record | None) -> asyncpg.Record:
     if row is None:
         raise RuntimeError("INSERT ... RETURNING produced no row")
     return row
+
+
+async def connect(dsn: str) -> asyncpg.Connection[asyncpg.Record]:
+    """One dedicated connection (outside the pool) with the same JSON codecs."""
+    conn: asyncpg.Connection[asyncpg.Record] = await asyncpg.connect(dsn, command_timeout=10)
+    await _init_connection(conn)
+    return conn

@@ -70,6 +70,7 @@ _ROLES_IN = str(
     .select(wm.user_id, wm.role.as_("workspace_role"), pm.role.as_("project_role"))
     .where((pr.id == p(1)) & (wm.user_id == Function("ANY", p(2))))
 )
+_BY_ID = str(Query.from_(pr).select(*_FIELDS).where(pr.id == p(1)))
 _IDS_IN_WORKSPACE = str(Query.from_(pr).select(pr.id).where(pr.workspace_id == p(1)))
 _NEXT_SEQ = str(
     Query.update(pr).set(pr.last_seq, pr.last_seq + 1).where(pr.id == p(1)).returning(pr.last_seq)
@@ -93,6 +94,12 @@ async def insert(
     row = returned(await conn.fetchrow(_INSERT, project_id, workspace_id, name, creator))
     await conn.execute(_ADD_MEMBER, project_id, creator, "manager")
     return _project(row)
+
+
+async def by_id(conn: Connection, project_id: UUID) -> Project | None:
+    """The project, with no access check: for the worker, which acts on no one's behalf."""
+    row = await conn.fetchrow(_BY_ID, project_id)
+    return _project(row) if row else None
 
 
 async def list_in_workspace(conn: Connection, workspace_id: UUID) -> list[Project]:

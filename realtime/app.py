@@ -19,6 +19,7 @@ from aiohttp import web
 from application.auth_service import AuthService
 from application.board_service import BoardService
 from application.membership_service import MembershipService
+from application.notification_service import NotificationService
 from application.project_writes import ProjectWrites
 from application.read_service import ReadService
 from application.task_details_service import TaskDetailsService
@@ -29,6 +30,7 @@ from handlers.context import request_context_middleware
 from handlers.errors import error_middleware
 from handlers.jsonbody import json_response
 from handlers.socket_events import SocketHandlers
+from persistence import outbox
 from persistence.db import make_pool
 from realtime import jsoncodec
 from realtime.packets import TolerantPacket
@@ -41,6 +43,7 @@ from rooms.connections import (
     LocalConnectionRegistry,
     RedisConnectionRegistry,
 )
+from streams.relay import OutboxRelay, RelayConfig
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool", asyncpg.Pool)
 SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio", socketio.AsyncServer)
 BOARD_SERVICE: web.AppKey[BoardService] = web.AppKey("board_service", BoardService)
 REDIS: web.AppKey[redis.Redis] = web.AppKey("redis", redis.Redis)
+RELAY: web.AppKey[OutboxRelay] = web.AppKey("relay", OutboxRelay)
 
 
 def make_socketio_server(settings: Settings) -> socketio.AsyncServer:
@@ -106,6 +110,7 @@ async def create_app(settings: Settings) -> web.Application:
     app[BOARD_SERVICE] = board
     details = TaskDetailsService(writes)
     reads = ReadService(pool)
+    notifications = NotificationService(pool)
     SocketHandlers(
         sio,
         auth_service,
@@ -113,6 +118,7 @@ async def create_app(settings: Settings) -> web.Application:
         membership,
         details,
         reads,
+        notifications,
         rooms,
         connections,
         rate=(settings.rate_limit_per_second, settings.rate_limit_burst),
@@ -123,8 +129,37 @@ async def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/readyz", readyz)
     _setup_static(app, settings)
     app.cleanup_ctx.append(_pool_ctx)
+    if settings.kafka_url and settings.outbox_relay:
+        app[RELAY] = OutboxRelay(relay_config(settings))
+        app.cleanup_ctx.append(_relay_ctx)
+    elif not settings.kafka_url:
+        log.warning("KAFKA_URL is not set: integration events wait in the outbox")
     app.on_shutdown.append(_disconnect_sockets)
     return app
+
+
+def relay_config(settings: Settings) -> RelayConfig:
+    assert settings.database_url and settings.kafka_url
+    return RelayConfig(
+        database_url=settings.database_url,
+        kafka_url=settings.kafka_url,
+        topic_prefix=settings.kafka_topic_prefix,
+        partitions=settings.kafka_partitions,
+        batch_size=settings.outbox_batch_size,
+        retention=timedelta(hours=settings.outbox_retention_hours),
+    )
+
+
+async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Run the outbox relay beside the server (a standby until it holds the relay lock)."""
+    relay = app[RELAY]
+    task = asyncio.create_task(relay.run(), name="outbox-relay")
+    yield
+    await relay.stop()
+    try:
+        await asyncio.wait_for(task, 5)
+    except TimeoutError:
+        log.warning("the outbox relay did not stop within 5 s")
 
 
 async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -207,8 +242,19 @@ async def readyz(request: web.Request) -> web.Response:
             log.warning("readiness: redis check failed: %s", exc)
             checks["redis"] = "down"
     ready = all(state == "up" for state in checks.values())
-    body = {"status": "ok" if ready else "unavailable", **checks}
+    body: dict[str, object] = {"status": "ok" if ready else "unavailable", **checks}
+    if checks["database"] == "up":
+        # Reported, not gating: a broker outage delays integration events, not the service.
+        body["outbox"] = await _outbox_state(request.app)
     return json_response(body, status=200 if ready else 503)
+
+
+async def _outbox_state(app: web.Application) -> dict[str, object]:
+    async with app[POOL].acquire(timeout=2) as conn:
+        state: dict[str, object] = (await outbox.backlog(conn)).as_dict()
+    relay = app.get(RELAY)
+    state["relay"] = "leading" if relay and relay.leader else ("standby" if relay else "off")
+    return state
 
 
 def _setup_static(app: web.Application, settings: Settings) -> None:

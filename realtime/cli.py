@@ -1,19 +1,24 @@
-"""The ``boardroom`` command: ``dev``, ``serve`` and ``migrate``."""
+"""The ``boardroom`` command: ``dev``, ``serve``, ``worker``, ``relay``, ``migrate``, ``audit``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from realtime.embedded import EmbeddedPostgres, EmbeddedRedis
+from realtime.embedded import EmbeddedKafka, EmbeddedPostgres, EmbeddedRedis
 from realtime.settings import DatabaseSettings, Mode, Settings, SettingsError
+
+if TYPE_CHECKING:
+    from streams.worker_app import WorkerConfig
 
 log = logging.getLogger("boardroom")
 
@@ -90,23 +95,122 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_dev(args: argparse.Namespace) -> None:
-    """Everything on one machine: embedded services unless configured, migrate, seed, serve."""
+    """Everything on one machine: embedded services unless configured, migrate, seed, serve,
+    with the worker as a child process."""
     base = _settings(mode=Mode.DEV, host=args.host, port=args.port)
     embedded_pg = EmbeddedPostgres(base.data_dir) if not base.database_url else None
     embedded_redis = EmbeddedRedis() if not base.redis_url else None
+    embedded_kafka = EmbeddedKafka() if not base.kafka_url else None
+    worker: subprocess.Popen[bytes] | None = None
     try:
         database_url = embedded_pg.start() if embedded_pg else base.database_url
         redis_url = embedded_redis.start() if embedded_redis else base.redis_url
-        settings = base.model_copy(update={"database_url": database_url, "redis_url": redis_url})
+        kafka_url = embedded_kafka.start() if embedded_kafka else base.kafka_url
+        settings = base.model_copy(
+            update={"database_url": database_url, "redis_url": redis_url, "kafka_url": kafka_url}
+        )
         assert database_url is not None
         _migrate(database_url)
+        worker = _start_worker(settings)
         _serve(settings, on_startup=_seed_demo, banner=_banner(settings.url))
     finally:
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        if embedded_kafka:
+            embedded_kafka.stop()
         if embedded_redis:
             embedded_redis.stop()
         if embedded_pg:
             embedded_pg.stop()
         log.info("stopped")
+
+
+def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
+    """``boardroom worker`` as a child process, against the same services."""
+    env = os.environ | {
+        "DATABASE_URL": settings.database_url or "",
+        "REDIS_URL": settings.redis_url or "",
+        "KAFKA_URL": settings.kafka_url or "",
+        "BOARDROOM_REDIS_CHANNEL": settings.redis_channel,
+        "BOARDROOM_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
+    }
+    return subprocess.Popen([sys.executable, "-m", "realtime.cli", "worker"], env=env)
+
+
+def _worker_config(settings: Settings) -> WorkerConfig:
+    from streams.worker_app import WorkerConfig
+
+    if not settings.database_url or not settings.kafka_url:
+        sys.exit("boardroom: the worker needs DATABASE_URL and KAFKA_URL")
+    return WorkerConfig(
+        database_url=settings.database_url,
+        kafka_url=settings.kafka_url,
+        redis_url=settings.redis_url,
+        redis_channel=settings.redis_channel,
+        topic_prefix=settings.kafka_topic_prefix,
+        partitions=settings.kafka_partitions,
+        dead_letter_attempts=settings.dead_letter_attempts,
+    )
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    """Run the faust-streaming worker (audit and notification agents) until SIGTERM."""
+    from faust import Worker
+
+    from streams.topics import ensure_topics
+    from streams.worker_app import create_worker_app
+
+    settings = _settings(mode=Mode.DEV)  # the worker signs nothing: no JWT secret needed
+    config = _worker_config(settings)
+    asyncio.run(ensure_topics(config.kafka_url, config.topic_prefix, config.partitions))
+    app = create_worker_app(config)
+    Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+
+
+def cmd_relay(args: argparse.Namespace) -> None:
+    """Run only the outbox relay (for deployments that keep it out of the web servers)."""
+    import signal
+
+    from realtime.app import relay_config
+    from streams.relay import OutboxRelay
+
+    settings = _settings(mode=Mode.DEV)
+    if not settings.database_url or not settings.kafka_url:
+        sys.exit("boardroom: the relay needs DATABASE_URL and KAFKA_URL")
+    relay = OutboxRelay(relay_config(settings))
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(relay.stop()))
+        await relay.run()
+
+    asyncio.run(run())
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> None:
+    """Recompute every audit hash chain; exit 1 when any row was edited, inserted or removed."""
+    from application.audit_service import AuditService
+    from persistence.db import make_pool
+
+    settings = DatabaseSettings()
+    if not settings.database_url:
+        sys.exit("boardroom: DATABASE_URL is not set")
+    database_url = settings.database_url
+
+    async def verify() -> tuple[int, list[Any]]:
+        async with make_pool(database_url, 1, 1) as pool:
+            return await AuditService(pool).verify()
+
+    checked, problems = asyncio.run(verify())
+    for problem in problems:
+        print(f"TAMPERED: {problem}")
+    print(f"audit verify: {checked} rows checked, {len(problems)} problem(s)")
+    sys.exit(1 if problems else 0)
 
 
 async def _seed_demo(app: web.Application) -> None:
@@ -136,6 +240,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         p.add_argument("--host", default=None)
         p.add_argument("--port", type=int, default=None)
     serve.add_argument("--migrate", action="store_true", help="apply migrations first")
+    sub.add_parser("worker", help="run the faust worker (audit, notifications)")
+    sub.add_parser("relay", help="run only the outbox relay")
+    audit = sub.add_parser("audit", help="audit log tools")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="check every audit hash chain")
     sub.add_parser("migrate", help="apply pending database migrations")
     doc = sub.add_parser("permissions-doc", help="render docs/permissions.md from the table")
     doc.add_argument("--output", type=Path, default=Path("docs/permissions.md"))
@@ -148,6 +257,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "dev": cmd_dev,
         "serve": cmd_serve,
         "migrate": cmd_migrate,
+        "worker": cmd_worker,
+        "relay": cmd_relay,
+        "audit": cmd_audit_verify,
         "permissions-doc": cmd_permissions_doc,
     }
     commands[args.command](args)

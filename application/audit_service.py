@@ -1,0 +1,74 @@
+"""The audit trail: append integration events to their workspace's hash chain, verify it.
+
+Appends are idempotent by ``event_id``: the relay and Kafka deliver at least once, so the
+same event may arrive again after a crash, and it is recorded once (ADR 0018).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from domain.audit_chain import GENESIS, Problem, link, verify_chain
+from domain.integration import IntegrationEvent
+from persistence import audit
+
+
+class AuditService:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def record(self, event: IntegrationEvent) -> bool:
+        """Append ``event`` to its chain; False when it was already recorded."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            # Lock the head first: a concurrent duplicate then waits here and sees the row.
+            last_seq, last_hash = await audit.lock_head(conn, event.chain_id, GENESIS)
+            if await audit.contains(conn, event.event_id):
+                return False
+            row: dict[str, Any] = {
+                "chain_id": event.chain_id,
+                "seq": last_seq + 1,
+                "event_id": event.event_id,
+                "kind": event.kind,
+                "type": event.type,
+                "occurred_at": event.at,
+                "recorded_at": datetime.now(UTC),
+                "actor_id": event.actor_id,
+                "workspace_id": event.workspace_id,
+                "project_id": event.project_id,
+                "outcome": event.outcome,
+                "origin": event.origin.model_dump(mode="json", exclude_none=True),
+                "correlation_id": event.correlation_id,
+                "data": _audited_data(event),
+                "prev_hash": last_hash,
+            }
+            row["hash"] = link(last_hash, row)
+            await audit.append(conn, row)
+        return True
+
+    async def verify(self) -> tuple[int, list[Problem]]:
+        """Recompute every chain in one consistent snapshot: (rows checked, problems)."""
+        problems: list[Problem] = []
+        checked = 0
+        async with (
+            self._pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            heads = await audit.heads(conn)
+            for chain_id in await audit.chain_ids(conn):
+                rows = [row async for row in audit.rows(conn, chain_id)]
+                checked += len(rows)
+                problems += verify_chain(chain_id, rows, heads.get(chain_id))
+        return checked, problems
+
+
+def _audited_data(event: IntegrationEvent) -> dict[str, Any]:
+    """What the trail keeps of the event's data, plus the project ``seq`` and op when known."""
+    data = dict(event.data)
+    if event.seq is not None:
+        data = {"seq": event.seq, **data}
+    if event.op_id is not None:
+        data = {"op_id": event.op_id, **data}
+    return data

@@ -1,0 +1,140 @@
+"""The faust-streaming worker: one app, its topics, and the agents (ADR 0019).
+
+Started by ``boardroom worker`` (and by ``boardroom dev``). Agents keep no state in faust
+tables: everything they write is in PostgreSQL, keyed so that processing a message twice
+changes nothing (tansu cannot recover tables, and at-least-once delivery repeats messages).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from application.audit_service import AuditService
+from application.notification_service import NotificationService
+from domain.integration import Topic
+from persistence.db import make_pool
+from rooms.notifications import RoomNotificationPusher
+from streams.guard import Guard
+from streams.tansu_compat import App
+from streams.topics import bootstrap_servers, topic_name
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    database_url: str
+    kafka_url: str
+    redis_url: str | None
+    redis_channel: str
+    topic_prefix: str
+    partitions: int
+    dead_letter_attempts: int = 3
+
+
+def faust_settings(config: WorkerConfig) -> dict[str, Any]:
+    """Settings that work with tansu and with a real Kafka (ROADMAP, "Known facts")."""
+    return {
+        "broker": "kafka://" + bootstrap_servers(config.kafka_url).replace(",", ";kafka://"),
+        "broker_session_timeout": 10,
+        "broker_rebalance_timeout": 10,
+        "broker_heartbeat_interval": 1,
+        "processing_guarantee": "at_least_once",
+        "consumer_auto_offset_reset": "earliest",  # a new group starts from the oldest event
+        "topic_allow_declare": False,  # streams.topics creates them, with fixed partitions
+        "topic_partitions": config.partitions,
+        "store": "memory://",  # no faust tables: state lives in PostgreSQL
+        "web_enabled": False,
+    }
+
+
+class Resources:
+    """The worker's pool and services, made on first use inside faust's event loop."""
+
+    def __init__(self, config: WorkerConfig) -> None:
+        self._config = config
+        self._lock = asyncio.Lock()
+        self._pool: asyncpg.Pool | None = None
+        self.audit: AuditService
+        self.notifications: NotificationService
+
+    async def ready(self) -> Resources:
+        async with self._lock:
+            if self._pool is None:
+                pool = make_pool(self._config.database_url, 1, 4)
+                await pool
+                pusher = (
+                    RoomNotificationPusher(self._config.redis_url, self._config.redis_channel)
+                    if self._config.redis_url
+                    else None
+                )
+                self.audit = AuditService(pool)
+                self.notifications = NotificationService(pool, pusher)
+                self._pool = pool
+        return self
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+
+
+def create_worker_app(config: WorkerConfig) -> App:
+    app = App(f"{config.topic_prefix}-worker", **faust_settings(config))
+    resources = Resources(config)
+
+    def topic(*names: Topic) -> Any:
+        return app.topic(
+            *(topic_name(config.topic_prefix, n) for n in names),
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=config.partitions,
+        )
+
+    dead_letter_topic = topic(Topic.DEAD_LETTER)
+
+    async def dead_letter(key: bytes, value: bytes) -> None:
+        await dead_letter_topic.send(key=key, value=value)
+
+    audit_guard = Guard("audit", dead_letter, config.dead_letter_attempts)
+    notify_guard = Guard("notifications", dead_letter, config.dead_letter_attempts)
+
+    @app.agent(topic(Topic.PROJECT_EVENTS, Topic.SECURITY_EVENTS), name="audit")
+    async def audit(stream: Any) -> None:
+        """Every integration event becomes one row of its workspace's hash-chained audit log.
+        Idempotent: the append is skipped when the event id is already recorded."""
+        async for message in stream.events():
+            services = await resources.ready()
+            await audit_guard.process(message.value, services.audit.record, _source(message))
+
+    @app.agent(topic(Topic.PROJECT_EVENTS), name="notifications")
+    async def notifications(stream: Any) -> None:
+        """Project events become notifications for the people concerned, pushed live.
+        Idempotent: one notification per (event, user); only unpushed ones are pushed."""
+        async for message in stream.events():
+            services = await resources.ready()
+            await notify_guard.process(
+                message.value, services.notifications.deliver, _source(message)
+            )
+
+    @app.timer(interval=60.0)  # type: ignore[untyped-decorator]
+    async def report() -> None:
+        for guard in (audit_guard, notify_guard):
+            if guard.counts:
+                log.info("agent %s: %s", guard.agent, dict(guard.counts))
+
+    return app
+
+
+def _source(message: Any) -> dict[str, Any]:
+    tp = message.message
+    return {
+        "topic": tp.topic,
+        "partition": tp.partition,
+        "offset": tp.offset,
+        "key": (message.key or b"").decode("utf-8", errors="replace"),
+    }
