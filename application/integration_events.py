@@ -12,7 +12,8 @@ from uuid import UUID
 from application.context import current_request
 from domain.integration import IntegrationEvent, SecurityEventType
 from domain.models import ProjectEvent
-from persistence import outbox
+from domain.notification_rules import NOTIFIES_WATCHERS, task_of
+from persistence import outbox, task_links
 from persistence.db import Connection
 
 
@@ -27,9 +28,20 @@ async def project_event(conn: Connection, event: ProjectEvent, workspace_id: UUI
     await write(
         conn,
         IntegrationEvent.for_project_event(
-            event, workspace_id, request.origin, request.correlation_id
+            event, workspace_id, request.origin, request.correlation_id, await _context(conn, event)
         ),
     )
+
+
+async def _context(conn: Connection, event: ProjectEvent) -> dict[str, Any]:
+    """The task's watchers as of this commit, for events that notify them: read later, by the
+    worker, they would depend on how far behind it runs."""
+    if event.type not in NOTIFIES_WATCHERS:
+        return {}
+    task_id = task_of(event.data)
+    if task_id is None:
+        return {}
+    return {"watchers": [str(u) for u in await task_links.watchers.for_task(conn, task_id)]}
 
 
 async def security_event(

@@ -21,8 +21,8 @@ from application.ports import NotificationPusher
 from domain import commands as c
 from domain.integration import IntegrationEvent
 from domain.models import Notification, NotificationPreferences
-from domain.notification_rules import recipients, task_of
-from persistence import notifications, projects, task_links
+from domain.notification_rules import recipients, task_of, uuids
+from persistence import notifications, projects
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class NotificationService:
             if project is None:  # deleted since: nobody left to tell
                 return 0
             task_id = task_of(event.data)
-            watchers = await task_links.watchers.for_task(conn, task_id) if task_id else []
+            watchers = uuids(event.context.get("watchers"))
             candidates = set(watchers) | _named_users(event.data)
             allowed = set(await readers(conn, project, sorted(candidates)))
             chosen = recipients(event.type, event.data, event.actor_id, watchers, allowed)
@@ -124,13 +124,7 @@ class NotificationService:
 
 def _named_users(data: dict[str, Any]) -> set[UUID]:
     """Users an event names directly: the assignee, the @mentioned."""
-    named: set[UUID] = set()
-    for raw in [data.get("user_id"), *(data.get("mentions") or [])]:
-        try:
-            named.add(UUID(str(raw)))
-        except ValueError:
-            continue
-    return named
+    return set(uuids([data.get("user_id"), *(data.get("mentions") or [])]))
 
 
 def _summary(event: IntegrationEvent) -> dict[str, Any]:

@@ -71,6 +71,11 @@ class IntegrationEvent(BaseModel):
     origin: Origin = Origin()
     correlation_id: str | None = Field(default=None, max_length=128)
     data: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Facts at commit time that consumers need and clients do not see "
+        "(``watchers``: the task's watchers when the event happened).",
+    )
 
     @property
     def topic(self) -> Topic:
@@ -94,6 +99,7 @@ class IntegrationEvent(BaseModel):
         workspace_id: UUID,
         origin: Origin,
         correlation_id: str | None,
+        context: dict[str, Any] | None = None,
     ) -> IntegrationEvent:
         return cls(
             event_id=uuid.uuid4(),
@@ -108,6 +114,7 @@ class IntegrationEvent(BaseModel):
             origin=origin,
             correlation_id=correlation_id,
             data=event.data,
+            context=context or {},
         )
 
     @classmethod

@@ -1,7 +1,8 @@
 """Who is notified of a project event, and why (docs/events.md, "Notifications").
 
-Pure rules: the notification agent supplies the task's current watchers and the project's
-readers; one user gets at most one notification per event, with the most specific reason.
+Pure rules: the notification agent supplies the task's watchers as of the event's commit and
+the project's current readers; one user gets at most one notification per event, with the
+most specific reason.
 The actor is never notified of their own change.
 """
 
@@ -36,6 +37,9 @@ WATCHED_CHANGES = frozenset(
 )
 
 
+NOTIFIES_WATCHERS = WATCHED_CHANGES | {EventType.COMMENT_CREATED}
+
+
 def task_of(data: dict[str, Any]) -> UUID | None:
     """The task an event concerns, if any (``task_id``, or the ``task`` it carries)."""
     raw = data.get("task_id")
@@ -47,7 +51,8 @@ def task_of(data: dict[str, Any]) -> UUID | None:
         return None
 
 
-def _uuids(values: object) -> list[UUID]:
+def uuids(values: object) -> list[UUID]:
+    """The valid UUIDs of a JSON list (anything else is skipped)."""
     if not isinstance(values, list):
         return []
     found = []
@@ -74,10 +79,10 @@ def recipients(
             chosen[user_id] = reason
 
     if event_type == EventType.TASK_ASSIGNED:
-        for user_id in _uuids([data.get("user_id")]):
+        for user_id in uuids([data.get("user_id")]):
             add(user_id, Reason.ASSIGNED)
     if event_type in (EventType.COMMENT_CREATED, EventType.COMMENT_EDITED):
-        for user_id in _uuids(data.get("mentions")):
+        for user_id in uuids(data.get("mentions")):
             add(user_id, Reason.MENTIONED)
     if event_type == EventType.COMMENT_CREATED:
         for user_id in watchers:

