@@ -18,8 +18,11 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import orjson
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from streams.failpoints import CRASH_EXIT_CODE
 from tests.conftest import Services, fresh_database
 from tests.pipeline_support import (
     ChildProcess,
@@ -239,3 +242,180 @@ async def test_an_operation_becomes_audit_rows_and_notifications_for_exactly_the
     types = Counter(r["type"] for r in await db.fetch("SELECT type FROM audit_log"))
     assert types["member.invited"] == 5 and types["user.registered"] == 6
     await _assert_audited_exactly_once(pipeline, db)
+
+
+async def _unpublished(db: asyncpg.Connection) -> int:
+    return int(await db.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
+
+
+async def test_a_relay_killed_between_publish_and_mark_loses_nothing_and_duplicates_nothing(
+    pipeline: Pipeline, db: asyncpg.Connection, people: dict[str, tuple[Account, Client]]
+) -> None:
+    board, owner = await _team_board(people)
+    assignee, assignee_socket = people["assignee"]
+    await _drained(db)
+    pipeline.relay.stop()
+    tasks = [await _new_task(owner, board, f"task {i}") for i in range(5)]
+    for task in tasks:
+        await owner.ok(
+            "task:assign",
+            {
+                "op_id": op(),
+                "project_id": board.project_id,
+                "task_id": task,
+                "user_id": assignee.user_id,
+            },
+        )
+    waiting = await _unpublished(db)
+    assert waiting == 10
+
+    crashing = pipeline.restart("relay", BOARDROOM_FAILPOINTS="relay.after_publish")
+    assert await asyncio.to_thread(crashing.wait_exit, 60) == CRASH_EXIT_CODE
+    crashing.stop()
+    assert await _unpublished(db) == waiting  # published, never marked
+    # The worker got them anyway: the broker has the batch.
+    mine = "SELECT count(*) FROM notifications WHERE user_id = $1"
+    assignee_id = uuid.UUID(assignee.user_id)
+    await eventually(lambda: db.fetchval(mine, assignee_id), lambda n: n == 5, what="first copy")
+
+    pipeline.restart("relay")  # publishes the same ten events again, then marks them
+    sentinel = await _new_task(owner, board, "after the restart")  # same project: same partition
+    await owner.ok(
+        "task:assign",
+        {
+            "op_id": op(),
+            "project_id": board.project_id,
+            "task_id": sentinel,
+            "user_id": assignee.user_id,
+        },
+    )
+    await _drained(db)
+    await eventually(lambda: db.fetchval(mine, assignee_id), lambda n: n >= 6, what="sentinel")
+    # Everything before the sentinel on its partition, the duplicates included, was processed.
+    assert await db.fetchval(mine, assignee_id) == 6
+    await eventually(
+        lambda: asyncio.sleep(0, _pushed_ids(assignee_socket)),
+        lambda pushed: len(pushed) >= 6,
+        what="pushes",
+    )
+    assert len(_pushed_ids(assignee_socket)) == len(set(_pushed_ids(assignee_socket))) == 6
+    await _assert_audited_exactly_once(pipeline, db)
+
+
+async def test_a_worker_killed_mid_stream_loses_nothing(
+    pipeline: Pipeline, db: asyncpg.Connection, people: dict[str, tuple[Account, Client]]
+) -> None:
+    board, owner = await _team_board(people)
+    assignee = people["assignee"][0]
+    task = await _new_task(owner, board)
+    ids = {"project_id": board.project_id, "task_id": task, "user_id": assignee.user_id}
+    before = await db.fetchval("SELECT count(*) FROM notifications")
+
+    async def activity(rounds: int) -> None:
+        for _ in range(rounds):
+            await owner.ok("task:assign", ids | {"op_id": op()})
+            await owner.ok("task:unassign", ids | {"op_id": op()})
+
+    await activity(10)
+    pipeline.worker.kill()  # SIGKILL mid-stream: whatever it had not committed comes again
+    await activity(10)
+    pipeline.worker.stop()
+    pipeline.restart("worker")
+    await activity(5)
+    await _drained(db)
+    await eventually(
+        lambda: db.fetchval("SELECT count(*) FROM notifications"),
+        lambda n: n >= before + 25,
+        timeout=60,
+        what="every assignment notified",
+    )
+    assert await db.fetchval("SELECT count(*) FROM notifications") == before + 25
+    await _assert_audited_exactly_once(pipeline, db)
+
+
+async def test_a_message_an_agent_cannot_process_goes_to_the_dead_letter_topic(
+    pipeline: Pipeline, db: asyncpg.Connection, people: dict[str, tuple[Account, Client]]
+) -> None:
+    topic = f"{pipeline.prefix}.project-events"
+    poison = orjson.dumps({"event_id": str(uuid.uuid4()), "kind": "project", "type": "x"})
+    servers = pipeline.kafka_url.removeprefix("kafka://")
+    producer = AIOKafkaProducer(bootstrap_servers=servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, poison, key=b"poison")
+    finally:
+        await producer.stop()
+
+    consumer = AIOKafkaConsumer(
+        f"{pipeline.prefix}.dead-letter",
+        bootstrap_servers=servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    letters: list[dict[str, Any]] = []
+    try:
+        async with asyncio.timeout(30):
+            while {letter["agent"] for letter in letters} != {"audit", "notifications"}:
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for record in records:
+                        letter = orjson.loads(record.value)
+                        if letter["message"] == poison.decode():
+                            letters.append(letter)
+    finally:
+        await consumer.stop()
+    assert len(letters) == 2  # one per agent that consumes the topic
+    for letter in letters:
+        assert letter["error"].startswith("unparseable")
+        assert letter["source"]["topic"] == topic
+    # The agents moved on: the next real event is audited.
+    board, _ = await _team_board(people)
+    await _drained(db)
+    await _assert_audited_exactly_once(pipeline, db)
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM audit_log WHERE workspace_id = $1", uuid.UUID(board.workspace_id)
+        )
+        == 7
+    )  # project and column created, five invitations
+
+
+async def test_audit_verify_catches_an_edited_an_inserted_and_a_deleted_row(
+    pipeline: Pipeline, db: asyncpg.Connection, people: dict[str, tuple[Account, Client]]
+) -> None:
+    board, _ = await _team_board(people)
+    await _drained(db)
+    chain = uuid.UUID(board.workspace_id)
+    row = dict(await db.fetchrow("SELECT * FROM audit_log WHERE chain_id = $1 AND seq = 3", chain))
+
+    async def verify() -> str:
+        result = await asyncio.to_thread(audit_verify, pipeline.database_url)
+        return result.stdout if result.returncode == 1 else f"exit {result.returncode}"
+
+    async def tampered(change: str, *args: Any) -> str:
+        await db.execute(change, *args)
+        return await verify()
+
+    edited = await tampered(
+        'UPDATE audit_log SET data = data || \'{"role": "owner"}\' WHERE chain_id = $1 AND seq = 3',
+        chain,
+    )
+    assert f"chain {chain} row 3: hash does not match the row (edited)" in edited
+    await db.execute(
+        "UPDATE audit_log SET data = $2 WHERE chain_id = $1 AND seq = 3", chain, row["data"]
+    )
+
+    deleted = await tampered("DELETE FROM audit_log WHERE chain_id = $1 AND seq = 3", chain)
+    assert f"chain {chain} row 4: expected row 3 (missing rows)" in deleted
+    columns = ", ".join(row)
+    values = ", ".join(f"${i}" for i in range(1, len(row) + 1))
+    await db.execute(f"INSERT INTO audit_log ({columns}) VALUES ({values})", *row.values())
+
+    forged = {**row, "seq": 1000, "event_id": uuid.uuid4()}
+    inserted = await tampered(
+        f"INSERT INTO audit_log ({columns}) VALUES ({values})", *forged.values()
+    )
+    assert f"chain {chain} row 1000" in inserted
+    await db.execute("DELETE FROM audit_log WHERE chain_id = $1 AND seq = 1000", chain)
+    assert await verify() == "exit 0"  # restored: the chain checks out again
