@@ -6,13 +6,19 @@ same event may arrive again after a crash, and it is recorded once (ADR 0018).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
+from application import integration_events
+from application.access import workspace_access
+from domain import commands as c
 from domain.audit_chain import GENESIS, Problem, link, verify_chain
-from domain.integration import IntegrationEvent
+from domain.integration import IntegrationEvent, SecurityEventType
+from domain.permissions import Action
 from persistence import audit
 
 
@@ -62,6 +68,52 @@ class AuditService:
                 checked += len(rows)
                 problems += verify_chain(chain_id, rows, heads.get(chain_id))
         return checked, problems
+
+    # --- reading the trail (workspace owners and admins) --------------------------------------
+
+    async def page(self, user_id: UUID, cmd: c.AuditQuery) -> dict[str, Any]:
+        """Newest first; ``next_before_seq`` pages further back (None at the start)."""
+        async with self._pool.acquire() as conn:
+            await workspace_access(conn, cmd.workspace_id, user_id, Action.AUDIT_READ)
+            entries = await audit.page(conn, _filters(cmd), cmd.limit)
+        more = len(entries) == cmd.limit and entries[-1]["seq"] > 1
+        return {
+            "entries": entries,
+            "next_before_seq": entries[-1]["seq"] if more else None,
+        }
+
+    async def export(self, user_id: UUID, cmd: c.AuditExport) -> AsyncIterator[dict[str, Any]]:
+        """Check access and record the export (a security event) before the first row; then
+        every matching entry, oldest first, from one consistent snapshot."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await workspace_access(conn, cmd.workspace_id, user_id, Action.AUDIT_EXPORT)
+            await integration_events.security_event(
+                conn,
+                SecurityEventType.AUDIT_EXPORTED,
+                actor_id=user_id,
+                workspace_id=cmd.workspace_id,
+                data=cmd.model_dump(mode="json", exclude={"workspace_id", "limit"}),
+            )
+        return self._stream(_filters(cmd))
+
+    async def _stream(self, filters: audit.Filters) -> AsyncIterator[dict[str, Any]]:
+        async with (
+            self._pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            async for entry in audit.stream(conn, filters):
+                yield entry
+
+
+def _filters(cmd: c.AuditQuery) -> audit.Filters:
+    return audit.Filters(
+        chain_id=cmd.workspace_id,
+        actor_id=cmd.actor_id,
+        event_type=cmd.type,
+        since=cmd.since,
+        until=cmd.until,
+        before_seq=cmd.before_seq,
+    )
 
 
 def _audited_data(event: IntegrationEvent) -> dict[str, Any]:

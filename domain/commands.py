@@ -409,3 +409,24 @@ class SetNotificationPreferences(Command):
 
     email_enabled: bool | None = None
     muted_projects: list[UUID] | None = Field(default=None, max_length=MAX_MUTED_PROJECTS)
+
+
+# --- audit trail (REST, owners and admins) ----------------------------------------------------
+
+AUDIT_PAGE_MAX = 200
+
+
+class AuditQuery(Command):
+    """Filters of the audit trail; every field arrives as a query parameter."""
+
+    workspace_id: UUID
+    actor_id: UUID | None = None
+    type: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    since: AwareDatetime | None = Field(default=None, description="occurred at or after")
+    until: AwareDatetime | None = Field(default=None, description="occurred before")
+    before_seq: int | None = Field(default=None, ge=1, description="Page: entries below this.")
+    limit: int = Field(default=50, ge=1, le=AUDIT_PAGE_MAX)
+
+
+class AuditExport(AuditQuery):
+    format: Literal["json", "csv"] = "json"

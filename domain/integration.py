@@ -41,6 +41,7 @@ class SecurityEventType(StrEnum):
     MEMBER_LEFT = "member.left"
     PROJECT_ROLE_SET = "project_member.role_set"
     PROJECT_ROLE_REMOVED = "project_member.role_removed"
+    AUDIT_EXPORTED = "audit.exported"
 
 
 class Origin(BaseModel):

@@ -67,6 +67,8 @@ class Action(StrEnum):
     PROJECT_HISTORY = "project.history"
     SEARCH = "search"
     NOTIFICATIONS = "notifications"
+    AUDIT_READ = "audit.read"
+    AUDIT_EXPORT = "audit.export"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,12 @@ PERMISSIONS: Mapping[Action, Rule] = {
     ),
     Action.SEARCH: Rule(
         Scope.WORKSPACE, _ALL_WS, "full-text search (results only from readable projects)"
+    ),
+    Action.AUDIT_READ: Rule(
+        Scope.WORKSPACE, _WS_ADMINS, "read the workspace's audit trail (REST, paginated)"
+    ),
+    Action.AUDIT_EXPORT: Rule(
+        Scope.WORKSPACE, _WS_ADMINS, "export the workspace's audit trail (itself audited)"
     ),
     Action.NOTIFICATIONS: Rule(
         Scope.ACCOUNT, summary="list, mark read and configure one's own notifications"

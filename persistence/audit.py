@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -85,44 +85,51 @@ async def rows(conn: Connection, chain_id: UUID) -> AsyncIterator[dict[str, Any]
         yield dict(record)
 
 
-@cache
-def _page_query(actor: bool, types: bool, since: bool, until: bool) -> str:
-    where = a.chain_id == p(1)
-    where &= a.seq < p(2)
-    n = 3
-    if actor:
-        where &= a.actor_id == p(n)
-        n += 1
-    if types:
-        where &= a.type == p(n)
-        n += 1
-    if since:
-        where &= a.occurred_at >= p(n)
-        n += 1
-    if until:
-        where &= a.occurred_at < p(n)
-        n += 1
-    cols = [c for c in COLUMNS if c not in ("prev_hash", "hash")]
-    return str(
-        Query.from_(a).select(*cols).where(where).orderby(a.seq, order=Order.desc).limit(p(n))
-    )
+PUBLIC_COLUMNS = tuple(c for c in COLUMNS if c not in ("prev_hash", "hash"))
 
 
-async def page(
-    conn: Connection,
-    chain_id: UUID,
-    *,
-    before_seq: int,
-    limit: int,
-    actor_id: UUID | None = None,
-    event_type: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> list[dict[str, Any]]:
-    """Newest first, rows of one chain below ``before_seq`` matching the filters."""
-    query = _page_query(
-        actor_id is not None, event_type is not None, since is not None, until is not None
-    )
-    args: list[Any] = [chain_id, before_seq]
-    args += [v for v in (actor_id, event_type, since, until) if v is not None]
-    return [dict(r) for r in await conn.fetch(query, *args, limit)]
+@dataclass(frozen=True, slots=True)
+class Filters:
+    chain_id: UUID
+    actor_id: UUID | None = None
+    event_type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before_seq: int | None = None
+
+    def _criteria(self) -> tuple[Any, list[Any]]:
+        where = a.chain_id == p(1)
+        args: list[Any] = [self.chain_id]
+        for column, value, test in (
+            (a.actor_id, self.actor_id, "eq"),
+            (a.type, self.event_type, "eq"),
+            (a.occurred_at, self.since, "ge"),
+            (a.occurred_at, self.until, "lt"),
+            (a.seq, self.before_seq, "lt"),
+        ):
+            if value is None:
+                continue
+            args.append(value)
+            param = p(len(args))
+            where &= {"eq": column == param, "ge": column >= param, "lt": column < param}[test]
+        return where, args
+
+
+def _select(filters: Filters, newest_first: bool) -> tuple[str, list[Any]]:
+    where, args = filters._criteria()
+    order = Order.desc if newest_first else Order.asc
+    query = Query.from_(a).select(*PUBLIC_COLUMNS).where(where).orderby(a.seq, order=order)
+    return str(query), args
+
+
+async def page(conn: Connection, filters: Filters, limit: int) -> list[dict[str, Any]]:
+    """Newest first, at most ``limit`` entries matching ``filters``."""
+    query, args = _select(filters, newest_first=True)
+    return [dict(r) for r in await conn.fetch(f"{query} LIMIT {int(limit)}", *args)]
+
+
+async def stream(conn: Connection, filters: Filters) -> AsyncIterator[dict[str, Any]]:
+    """Oldest first, every entry matching ``filters``, through a cursor (in a transaction)."""
+    query, args = _select(filters, newest_first=False)
+    async for record in conn.cursor(query, *args, prefetch=500):
+        yield dict(record)

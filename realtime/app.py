@@ -16,6 +16,7 @@ import redis.asyncio as redis
 import socketio
 from aiohttp import web
 
+from application.audit_service import AuditService
 from application.auth_service import AuthService
 from application.board_service import BoardService
 from application.membership_service import MembershipService
@@ -25,10 +26,12 @@ from application.read_service import ReadService
 from application.task_details_service import TaskDetailsService
 from auth.passwords import PasswordPolicy, Passwords
 from auth.tokens import AccessTokens
-from handlers import rest_auth
+from handlers.bearer import AUTH_SERVICE
 from handlers.context import request_context_middleware
 from handlers.errors import error_middleware
 from handlers.jsonbody import json_response
+from handlers.rest_audit import AUDIT_SERVICE
+from handlers.rest_routes import setup_routes
 from handlers.socket_events import SocketHandlers
 from persistence import outbox
 from persistence.db import make_pool
@@ -106,7 +109,8 @@ async def create_app(settings: Settings) -> web.Application:
     writes = ProjectWrites(pool, rooms)
     board = BoardService(pool, writes, settings.replay_window_events)
     membership = MembershipService(pool, live)
-    app[rest_auth.AUTH_SERVICE] = auth_service
+    app[AUTH_SERVICE] = auth_service
+    app[AUDIT_SERVICE] = AuditService(pool)
     app[BOARD_SERVICE] = board
     details = TaskDetailsService(writes)
     reads = ReadService(pool)
@@ -124,7 +128,7 @@ async def create_app(settings: Settings) -> web.Application:
         rate=(settings.rate_limit_per_second, settings.rate_limit_burst),
     ).register()
 
-    rest_auth.setup_routes(app)
+    setup_routes(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     _setup_static(app, settings)

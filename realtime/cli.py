@@ -75,13 +75,13 @@ def cmd_permissions_doc(args: argparse.Namespace) -> None:
 def permissions_markdown() -> str:
     """The permission table, then which socket event and REST route is which action."""
     from domain.permissions import render_markdown
-    from handlers.rest_auth import ROUTES
+    from handlers.rest_routes import ROUTES
     from handlers.socket_events import EVENTS
 
     lines = [render_markdown(), "## Socket.IO events", "", "| event | action |", "| --- | --- |"]
     lines += [f"| `{name}` | `{spec.action.value}` |" for name, spec in EVENTS.items()]
     lines += ["", "## REST routes", "", "| route | action |", "| --- | --- |"]
-    lines += [f"| `POST {path}` | `{action.value}` |" for path, (_, action) in ROUTES.items()]
+    lines += [f"| `{r.method} {path}` | `{r.action.value}` |" for path, r in ROUTES.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -214,7 +214,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
 
 
 async def _seed_demo(app: web.Application) -> None:
-    from handlers.rest_auth import AUTH_SERVICE
+    from handlers.bearer import AUTH_SERVICE
     from realtime.app import BOARD_SERVICE
     from realtime.demo import seed_demo
 

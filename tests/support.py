@@ -51,6 +51,13 @@ class Api:
             text = await resp.text()
             return resp.status, (await resp.json(content_type=None)) if text else None
 
+    async def get(
+        self, path: str, token: str | None = None, params: dict[str, str] | None = None
+    ) -> tuple[int, bytes, dict[str, str]]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with self.http.get(self.base_url + path, headers=headers, params=params) as resp:
+            return resp.status, await resp.read(), dict(resp.headers)
+
     async def register(
         self, prefix: str = "user", password: str = "correct horse battery"
     ) -> Account:

@@ -24,7 +24,7 @@ from domain.permissions import (
     WorkspaceRole,
     effective_project_role,
 )
-from handlers.rest_auth import ROUTES
+from handlers.rest_routes import ROUTES
 from handlers.socket_events import EVENTS
 from tests.support import Account, Client, op, unique_email
 
@@ -41,9 +41,9 @@ TARGETS = ("own", "other", "foreign")
 
 def test_every_event_and_route_has_a_row_in_the_permission_table():
     assert {spec.action for spec in EVENTS.values()} <= set(PERMISSIONS)
-    assert {action for _, action in ROUTES.values()} <= set(PERMISSIONS)
+    assert {route.action for route in ROUTES.values()} <= set(PERMISSIONS)
     # and no row stands for nothing
-    used = {spec.action for spec in EVENTS.values()} | {a for _, a in ROUTES.values()}
+    used = {spec.action for spec in EVENTS.values()} | {r.action for r in ROUTES.values()}
     assert used == set(Action)
 
 

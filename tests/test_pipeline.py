@@ -419,3 +419,84 @@ async def test_audit_verify_catches_an_edited_an_inserted_and_a_deleted_row(
     assert f"chain {chain} row 1000" in inserted
     await db.execute("DELETE FROM audit_log WHERE chain_id = $1 AND seq = 1000", chain)
     assert await verify() == "exit 0"  # restored: the chain checks out again
+
+
+async def test_owners_and_admins_read_and_export_the_audit_trail_over_rest(
+    pipeline: Pipeline,
+    db: asyncpg.Connection,
+    api: Api,
+    people: dict[str, tuple[Account, Client]],
+) -> None:
+    board, owner = await _team_board(people)
+    accounts = {name: account for name, (account, _) in people.items()}
+    await owner.ok(
+        "member:set_role",
+        {
+            "op_id": op(),
+            "workspace_id": board.workspace_id,
+            "user_id": accounts["commenter"].user_id,
+            "role": "admin",
+        },
+    )
+    await _drained(db)
+    path = f"/api/v1/workspaces/{board.workspace_id}/audit"
+    token = accounts["owner"].access_token
+
+    status, body, headers = await api.get(path, token)
+    assert status == 200, body
+    page = orjson.loads(body)
+    types = [e["type"] for e in page["entries"]]
+    assert types[0] == "member.role_changed" and types[-1] == "project.created"
+    assert len(types) == 8 and page["next_before_seq"] is None
+    assert headers["X-Request-ID"]
+
+    status, body, _ = await api.get(path, token, {"limit": "3"})
+    first = orjson.loads(body)
+    status, body, _ = await api.get(
+        path, token, {"limit": "3", "before_seq": str(first["next_before_seq"])}
+    )
+    second = orjson.loads(body)
+    assert [e["seq"] for e in first["entries"] + second["entries"]] == [8, 7, 6, 5, 4, 3]
+
+    status, body, _ = await api.get(path, token, {"type": "member.invited"})
+    invited = orjson.loads(body)["entries"]
+    assert len(invited) == 5 and {e["actor_id"] for e in invited} == {accounts["owner"].user_id}
+    status, body, _ = await api.get(path, token, {"actor_id": accounts["assignee"].user_id})
+    assert orjson.loads(body)["entries"] == []
+
+    # An admin reads it too; a member may not; another tenant's trail does not exist for you.
+    assert (await api.get(path, accounts["commenter"].access_token))[0] == 200
+    status, body, _ = await api.get(path, accounts["assignee"].access_token)
+    assert status == 403 and orjson.loads(body)["error"]["code"] == "forbidden"
+    foreign, _ = await _team_board({"owner": people["bystander"]})
+    status, body, _ = await api.get(f"/api/v1/workspaces/{foreign.workspace_id}/audit", token)
+    assert status == 404 and orjson.loads(body)["error"]["code"] == "not_found"
+    status, body, _ = await api.get(path)
+    assert status == 401 and orjson.loads(body)["error"]["code"] == "unauthorized"
+    for params, field in (
+        ({"limit": "0"}, "limit"),
+        ({"since": "yesterday"}, "since"),
+        ({"actor_id": "me"}, "actor_id"),
+        ({"type": "x" * 65}, "type"),
+        ({"surprise": "1"}, "surprise"),
+    ):
+        status, body, _ = await api.get(path, token, params)
+        error = orjson.loads(body)["error"]
+        assert status == 400 and error["code"] == "invalid_payload", params
+        assert [d["field"] for d in error["details"]] == [field], error
+
+    status, body, headers = await api.get(f"{path}/export", token)
+    assert status == 200 and headers["Content-Type"].startswith("application/json")
+    exported = orjson.loads(body)
+    assert [e["seq"] for e in exported] == list(range(1, 9))
+    status, body, headers = await api.get(f"{path}/export", token, {"format": "csv"})
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    lines = body.decode().splitlines()
+    assert lines[0].startswith("seq,event_id,occurred_at") and len(lines) == 1 + 8
+    assert (await api.get(f"{path}/export", accounts["assignee"].access_token))[0] == 403
+    # Each export is itself on the trail.
+    await _drained(db)
+    status, body, _ = await api.get(path, token, {"type": "audit.exported"})
+    exports = orjson.loads(body)["entries"]
+    assert [e["data"]["format"] for e in exports] == ["csv", "json"]
+    await _assert_audited_exactly_once(pipeline, db)
