@@ -1,6 +1,7 @@
 """Notifications: decide who hears of an event, store it, push it live; list and mark read.
 
-``deliver`` runs in the worker for each project event from Kafka. It is idempotent: a
+``deliver`` runs in the worker for each project event from Kafka; ``send_due_reminders`` and
+``push_stragglers`` run on the worker's timers. Delivery is idempotent: a
 notification is unique per (event, user), and the live push goes only to rows not yet marked
 pushed, so an event delivered twice notifies once (a crash between push and mark can repeat a
 push; clients drop a notification id they already hold).
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -21,8 +22,9 @@ from application.ports import NotificationPusher
 from domain import commands as c
 from domain.integration import IntegrationEvent
 from domain.models import Notification, NotificationPreferences
-from domain.notification_rules import recipients, task_of, uuids
-from persistence import notifications, projects
+from domain.notification_rules import Reason, recipients, task_of, uuids
+from persistence import notifications, projects, reminders
+from persistence.db import Connection
 
 log = logging.getLogger(__name__)
 
@@ -36,39 +38,70 @@ class NotificationService:
         """Store and push the notifications ``event`` causes; the number stored now."""
         if event.kind != "project" or event.project_id is None:
             return 0
-        stored = 0
         async with self._pool.acquire() as conn, conn.transaction():
             project = await projects.by_id(conn, event.project_id)
             if project is None:  # deleted since: nobody left to tell
                 return 0
-            task_id = task_of(event.data)
             watchers = uuids(event.context.get("watchers"))
             candidates = set(watchers) | _named_users(event.data)
             allowed = set(await readers(conn, project, sorted(candidates)))
             chosen = recipients(event.type, event.data, event.actor_id, watchers, allowed)
-            muted = await notifications.muted_among(conn, list(chosen), project.id)
-            for user_id, reason in chosen.items():
-                if user_id in muted:
-                    continue
-                await notifications.insert(
-                    conn,
-                    {
-                        "id": uuid.uuid4(),
-                        "user_id": user_id,
-                        "event_id": event.event_id,
-                        "reason": reason.value,
-                        "type": event.type,
-                        "workspace_id": event.workspace_id,
-                        "project_id": event.project_id,
-                        "task_id": task_id,
-                        "actor_id": event.actor_id,
-                        "data": _summary(event),
-                    },
-                )
-                stored += 1
-            pending = await notifications.unpushed(conn, event.event_id)
+            stored = await _store(
+                conn,
+                chosen,
+                event_id=event.event_id,
+                event_type=event.type,
+                workspace_id=event.workspace_id,
+                project_id=project.id,
+                task_id=task_of(event.data),
+                actor_id=event.actor_id,
+                data=_summary(event),
+            )
+            pending = await notifications.unpushed(conn, [event.event_id])
         await self._push(pending)
         return stored
+
+    async def send_due_reminders(
+        self, now: datetime, due_soon: timedelta, oldest: timedelta = timedelta(days=7)
+    ) -> int:
+        """Notify assignees of tasks due soon or overdue, once per task, kind and due date,
+        however many workers run this at once and however often they restart."""
+        event_ids: list[UUID] = []
+        stored = 0
+        async with self._pool.acquire() as conn, conn.transaction():
+            for due in await reminders.claim_due(conn, now, due_soon, oldest, limit=500):
+                project = await projects.by_id(conn, due.project_id)
+                if project is None:
+                    continue
+                allowed = await readers(conn, project, due.assignees)
+                event_id = reminder_event_id(due.task_id, due.kind, due.due_at)
+                stored += await _store(
+                    conn,
+                    dict.fromkeys(allowed, Reason(due.kind)),
+                    event_id=event_id,
+                    event_type=f"task.{due.kind}",
+                    workspace_id=due.workspace_id,
+                    project_id=due.project_id,
+                    task_id=due.task_id,
+                    actor_id=None,
+                    data={"task_title": due.title, "due_at": due.due_at.isoformat()},
+                )
+                event_ids.append(event_id)
+            pending = await notifications.unpushed(conn, event_ids) if event_ids else []
+        await self._push(pending)
+        return stored
+
+    async def push_stragglers(self, older_than: timedelta = timedelta(seconds=10)) -> int:
+        """Push stored notifications whose live push never happened (a worker died between
+        commit and push, or Redis was down). Clients drop ids they already hold."""
+        if self._pusher is None:
+            return 0
+        async with self._pool.acquire() as conn:
+            pending = await notifications.unpushed_before(
+                conn, datetime.now(UTC) - older_than, limit=500
+            )
+        await self._push(pending)
+        return len(pending)
 
     async def _push(self, pending: list[Notification]) -> None:
         if self._pusher is None or not pending:
@@ -79,7 +112,7 @@ class NotificationService:
                 await self._pusher.push(notification)
                 pushed.append(notification.id)
             except Exception:
-                # Stored is what counts: the client lists unread notifications on connect.
+                # Stored is what counts: push_stragglers retries, and clients list on connect.
                 log.exception("live push of notification %s failed", notification.id)
         async with self._pool.acquire() as conn:
             await notifications.mark_pushed(conn, pushed)
@@ -120,6 +153,51 @@ class NotificationService:
             )
             await notifications.save_preferences(conn, user_id, updated)
         return updated
+
+
+REMINDER_NAMESPACE = uuid.UUID("6f1c8d2e-4b7a-4c39-9a55-0d3e2f1b7c64")
+
+
+def reminder_event_id(task_id: UUID, kind: str, due_at: datetime) -> UUID:
+    """A stable id per (task, kind, due date): the reminder's notifications dedupe on it."""
+    return uuid.uuid5(REMINDER_NAMESPACE, f"{task_id}:{kind}:{due_at.isoformat()}")
+
+
+async def _store(
+    conn: Connection,
+    chosen: dict[UUID, Reason],
+    *,
+    event_id: UUID,
+    event_type: str,
+    workspace_id: UUID | None,
+    project_id: UUID,
+    task_id: UUID | None,
+    actor_id: UUID | None,
+    data: dict[str, Any],
+) -> int:
+    """Insert one notification per chosen user who has not muted the project; the number of
+    new rows (a redelivered event inserts none)."""
+    muted = await notifications.muted_among(conn, list(chosen), project_id)
+    stored = 0
+    for user_id, reason in chosen.items():
+        if user_id in muted:
+            continue
+        stored += await notifications.insert(
+            conn,
+            {
+                "id": uuid.uuid4(),
+                "user_id": user_id,
+                "event_id": event_id,
+                "reason": reason.value,
+                "type": event_type,
+                "workspace_id": workspace_id,
+                "project_id": project_id,
+                "task_id": task_id,
+                "actor_id": actor_id,
+                "data": data,
+            },
+        )
+    return stored
 
 
 def _named_users(data: dict[str, Any]) -> set[UUID]:

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from pypika import Order
+from pypika.terms import Function
 
 from domain.models import Notification, NotificationPreferences
 from persistence.db import Connection
@@ -35,8 +36,20 @@ _INSERT = str(
     .insert(*(p(i + 1) for i in range(10)))
     .on_conflict(n.event_id, n.user_id)
     .do_nothing()
+    .returning(n.id)
 )
-_UNPUSHED = str(Query.from_(n).select(*_FIELDS).where((n.event_id == p(1)) & n.pushed_at.isnull()))
+_UNPUSHED = str(
+    Query.from_(n)
+    .select(*_FIELDS)
+    .where((n.event_id == Function("ANY", p(1))) & n.pushed_at.isnull())
+)
+_UNPUSHED_BEFORE = str(
+    Query.from_(n)
+    .select(*_FIELDS)
+    .where(n.pushed_at.isnull() & (n.created_at < p(1)))
+    .orderby(n.created_at)
+    .limit(p(2))
+)
 _MARK_PUSHED = f"UPDATE notifications SET pushed_at = now() WHERE id = ANY({p(1)}::uuid[])"  # noqa: S608
 _LIST = str(
     Query.from_(n)
@@ -82,13 +95,17 @@ def _entity(row: Any) -> Notification:
     return Notification(**dict(row))
 
 
-async def insert(conn: Connection, values: dict[str, Any]) -> None:
-    """Store one notification; a second one for the same (event, user) is ignored."""
-    await conn.execute(_INSERT, *(values[f.name] for f in _FIELDS[:10]))
+async def insert(conn: Connection, values: dict[str, Any]) -> bool:
+    """Store one notification; False when one for the same (event, user) exists already."""
+    return await conn.fetchval(_INSERT, *(values[f.name] for f in _FIELDS[:10])) is not None
 
 
-async def unpushed(conn: Connection, event_id: UUID) -> list[Notification]:
-    return [_entity(r) for r in await conn.fetch(_UNPUSHED, event_id)]
+async def unpushed(conn: Connection, event_ids: list[UUID]) -> list[Notification]:
+    return [_entity(r) for r in await conn.fetch(_UNPUSHED, event_ids)]
+
+
+async def unpushed_before(conn: Connection, before: datetime, limit: int) -> list[Notification]:
+    return [_entity(r) for r in await conn.fetch(_UNPUSHED_BEFORE, before, limit)]
 
 
 async def mark_pushed(conn: Connection, ids: list[UUID]) -> None:

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -154,6 +155,8 @@ def _worker_config(settings: Settings) -> WorkerConfig:
         topic_prefix=settings.kafka_topic_prefix,
         partitions=settings.kafka_partitions,
         dead_letter_attempts=settings.dead_letter_attempts,
+        timer_interval_seconds=settings.worker_timer_seconds,
+        due_soon=timedelta(hours=settings.due_soon_hours),
     )
 
 

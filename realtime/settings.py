@@ -59,6 +59,10 @@ class Settings(DatabaseSettings):
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     outbox_retention_hours: float = Field(default=24, gt=0)
     dead_letter_attempts: int = Field(default=3, ge=1, le=100)
+    worker_timer_seconds: float = Field(
+        default=30, gt=0, description="how often the worker sends due reminders and late pushes"
+    )
+    due_soon_hours: float = Field(default=24, gt=0, description="'due soon' reminder lead time")
     redis_pool_max: int = Field(default=20, ge=1)
     jwt_secret: str | None = None
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600)

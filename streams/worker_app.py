@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -35,6 +36,8 @@ class WorkerConfig:
     topic_prefix: str
     partitions: int
     dead_letter_attempts: int = 3
+    timer_interval_seconds: float = 30.0
+    due_soon: timedelta = timedelta(hours=24)
 
 
 def faust_settings(config: WorkerConfig) -> dict[str, Any]:
@@ -120,6 +123,21 @@ def create_worker_app(config: WorkerConfig) -> App:
             await notify_guard.process(
                 message.value, services.notifications.deliver, _source(message)
             )
+
+    @app.timer(interval=config.timer_interval_seconds)  # type: ignore[untyped-decorator]
+    async def scheduled() -> None:
+        """Due-date reminders and late live pushes. Every worker runs this; the database
+        claim makes each reminder go out once however many run (ADR 0021)."""
+        try:
+            services = await resources.ready()
+            sent = await services.notifications.send_due_reminders(
+                datetime.now(UTC), config.due_soon
+            )
+            if sent:
+                log.info("sent %d due-date reminder notification(s)", sent)
+            await services.notifications.push_stragglers()
+        except Exception:
+            log.exception("scheduled notification work failed; retrying at the next tick")
 
     @app.timer(interval=60.0)  # type: ignore[untyped-decorator]
     async def report() -> None:

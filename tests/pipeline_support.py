@@ -102,6 +102,7 @@ def pipeline_env(
         "BOARDROOM_KAFKA_TOPIC_PREFIX": prefix,
         "BOARDROOM_KAFKA_PARTITIONS": "4",
         "BOARDROOM_REDIS_CHANNEL": channel,
+        "BOARDROOM_WORKER_TIMER_SECONDS": "1",
     }
 
 

@@ -14,6 +14,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -320,7 +321,7 @@ async def test_a_worker_killed_mid_stream_loses_nothing(
     pipeline.worker.kill()  # SIGKILL mid-stream: whatever it had not committed comes again
     await activity(10)
     pipeline.worker.stop()
-    pipeline.restart("worker")
+    await asyncio.to_thread(pipeline.restart, "worker")
     await activity(5)
     await _drained(db)
     await eventually(
@@ -500,3 +501,72 @@ async def test_owners_and_admins_read_and_export_the_audit_trail_over_rest(
     exports = orjson.loads(body)["entries"]
     assert [e["data"]["format"] for e in exports] == ["csv", "json"]
     await _assert_audited_exactly_once(pipeline, db)
+
+
+async def test_due_date_reminders_go_out_once_with_two_workers_and_across_restarts(
+    pipeline: Pipeline, db: asyncpg.Connection, people: dict[str, tuple[Account, Client]]
+) -> None:
+    board, owner = await _team_board(people)
+    assignee, assignee_socket = people["assignee"]
+    now = datetime.now(UTC)
+    due = {
+        "soon": now + timedelta(hours=2),
+        "late": now - timedelta(hours=1),
+        "later": now + timedelta(days=3),
+    }
+    tasks: dict[str, str] = {}
+    for name, due_at in due.items():
+        task = await _new_task(owner, board, name)
+        ids = {"project_id": board.project_id, "task_id": task}
+        await owner.ok("task:assign", ids | {"op_id": op(), "user_id": assignee.user_id})
+        await owner.ok(
+            "task:update", ids | {"op_id": op(), "base_version": 1, "due_at": due_at.isoformat()}
+        )
+        tasks[name] = task
+    second = await asyncio.to_thread(start_worker, pipeline.env)  # two workers run the reminder timer from now on
+    try:
+        query = (
+            "SELECT t.title, n.reason FROM notifications n JOIN tasks t ON t.id = n.task_id "
+            "WHERE n.user_id = $1 AND n.reason IN ('due_soon', 'overdue') ORDER BY t.title"
+        )
+        assignee_id = uuid.UUID(assignee.user_id)
+        expected = [("late", "overdue"), ("soon", "due_soon")]
+        await eventually(
+            lambda: db.fetch(query, assignee_id),
+            lambda rows: [tuple(r) for r in rows] == expected,
+            what="reminders",
+        )
+        await asyncio.sleep(3)  # several more ticks of both workers
+        pipeline.worker.kill()
+        pipeline.worker.stop()
+        await asyncio.to_thread(pipeline.restart, "worker")
+        await asyncio.sleep(3)  # and of the restarted one
+        assert [tuple(r) for r in await db.fetch(query, assignee_id)] == expected
+        # A new due date is a new deadline: reminded again.
+        await owner.ok(
+            "task:update",
+            {
+                "op_id": op(),
+                "project_id": board.project_id,
+                "task_id": tasks["soon"],
+                "base_version": 2,
+                "due_at": (now + timedelta(hours=3)).isoformat(),
+            },
+        )
+        await eventually(
+            lambda: db.fetch(query, assignee_id),
+            lambda rows: len(rows) == 3,
+            what="a reminder for the new due date",
+        )
+    finally:
+        second.stop()
+    reminders = await db.fetch(
+        "SELECT id::text FROM notifications WHERE user_id = $1 AND reason <> 'assigned'",
+        uuid.UUID(assignee.user_id),
+    )
+    await eventually(
+        lambda: asyncio.sleep(0, _pushed_ids(assignee_socket)),
+        lambda pushed: {r["id"] for r in reminders} <= set(pushed),
+        what="reminders pushed live",
+    )
+    assert len(_pushed_ids(assignee_socket)) == len(set(_pushed_ids(assignee_socket)))
