@@ -23,7 +23,7 @@ from domain import commands as c
 from domain.integration import IntegrationEvent
 from domain.models import Notification, NotificationPreferences
 from domain.notification_rules import Reason, recipients, task_of, uuids
-from persistence import notifications, projects, reminders
+from persistence import notifications, projects, reminders, tasks
 from persistence.db import Connection
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,12 @@ class NotificationService:
             candidates = set(watchers) | _named_users(event.data)
             allowed = set(await readers(conn, project, sorted(candidates)))
             chosen = recipients(event.type, event.data, event.actor_id, watchers, allowed)
+            task_id = task_of(event.data)
+            summary = _summary(event)
+            if chosen and task_id and "task_title" not in summary:
+                task = await tasks.get(conn, task_id, project.id)
+                if task is not None:  # the title now, for events that carry only the id
+                    summary["task_title"] = task.title
             stored = await _store(
                 conn,
                 chosen,
@@ -53,9 +59,9 @@ class NotificationService:
                 event_type=event.type,
                 workspace_id=event.workspace_id,
                 project_id=project.id,
-                task_id=task_of(event.data),
+                task_id=task_id,
                 actor_id=event.actor_id,
-                data=_summary(event),
+                data=summary,
             )
             pending = await notifications.unpushed(conn, [event.event_id])
         await self._push(pending)

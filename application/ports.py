@@ -37,3 +37,8 @@ class AccessNotifier(Protocol):
 class NotificationPusher(Protocol):
     async def push(self, notification: Notification) -> None:
         """Deliver a stored notification to its user's live sockets, on every instance."""
+
+
+class EmailSender(Protocol):
+    async def send(self, to: str, subject: str, body: str) -> None:
+        """Hand one plain-text message to the mail server; raise if it was not accepted."""

@@ -157,6 +157,10 @@ def _worker_config(settings: Settings) -> WorkerConfig:
         dead_letter_attempts=settings.dead_letter_attempts,
         timer_interval_seconds=settings.worker_timer_seconds,
         due_soon=timedelta(hours=settings.due_soon_hours),
+        smtp_url=settings.smtp_url,
+        email_from=settings.email_from,
+        digest_interval=timedelta(minutes=settings.digest_interval_minutes),
+        board_url=settings.url,
     )
 
 

@@ -62,6 +62,13 @@ class Settings(DatabaseSettings):
     worker_timer_seconds: float = Field(
         default=30, gt=0, description="how often the worker sends due reminders and late pushes"
     )
+    smtp_url: str | None = Field(
+        default=None, description="smtp://[user:pass@]host:port[?starttls=true]; unset: no e-mail"
+    )
+    email_from: str = "Boardroom <no-reply@boardroom.invalid>"
+    digest_interval_minutes: float = Field(
+        default=60, gt=0, description="at most one e-mail digest per user per interval"
+    )
     due_soon_hours: float = Field(default=24, gt=0, description="'due soon' reminder lead time")
     redis_pool_max: int = Field(default=20, ge=1)
     jwt_secret: str | None = None

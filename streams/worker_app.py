@@ -16,11 +16,13 @@ from typing import Any
 import asyncpg
 
 from application.audit_service import AuditService
+from application.digest_service import DigestService
 from application.notification_service import NotificationService
 from domain.integration import Topic
 from persistence.db import make_pool
 from rooms.notifications import RoomNotificationPusher
 from streams.guard import Guard
+from streams.smtp import SmtpSender
 from streams.tansu_compat import App
 from streams.topics import bootstrap_servers, topic_name
 
@@ -38,6 +40,10 @@ class WorkerConfig:
     dead_letter_attempts: int = 3
     timer_interval_seconds: float = 30.0
     due_soon: timedelta = timedelta(hours=24)
+    smtp_url: str | None = None
+    email_from: str = "Boardroom <no-reply@boardroom.invalid>"
+    digest_interval: timedelta = timedelta(hours=1)
+    board_url: str = "http://127.0.0.1:8080"
 
 
 def faust_settings(config: WorkerConfig) -> dict[str, Any]:
@@ -65,6 +71,7 @@ class Resources:
         self._pool: asyncpg.Pool | None = None
         self.audit: AuditService
         self.notifications: NotificationService
+        self.digests: DigestService | None = None
 
     async def ready(self) -> Resources:
         async with self._lock:
@@ -78,6 +85,13 @@ class Resources:
                 )
                 self.audit = AuditService(pool)
                 self.notifications = NotificationService(pool, pusher)
+                if self._config.smtp_url:
+                    self.digests = DigestService(
+                        pool,
+                        SmtpSender(self._config.smtp_url, self._config.email_from),
+                        self._config.digest_interval,
+                        self._config.board_url,
+                    )
                 self._pool = pool
         return self
 
@@ -126,8 +140,8 @@ def create_worker_app(config: WorkerConfig) -> App:
 
     @app.timer(interval=config.timer_interval_seconds)  # type: ignore[untyped-decorator]
     async def scheduled() -> None:
-        """Due-date reminders and late live pushes. Every worker runs this; the database
-        claim makes each reminder go out once however many run (ADR 0021)."""
+        """Due-date reminders, late live pushes and e-mail digests. Every worker runs this;
+        claims in the database make each go out once however many run (ADR 0021)."""
         try:
             services = await resources.ready()
             sent = await services.notifications.send_due_reminders(
@@ -136,6 +150,10 @@ def create_worker_app(config: WorkerConfig) -> App:
             if sent:
                 log.info("sent %d due-date reminder notification(s)", sent)
             await services.notifications.push_stragglers()
+            if services.digests is not None:
+                emailed = await services.digests.send_due()
+                if emailed:
+                    log.info("sent %d e-mail digest(s)", emailed)
         except Exception:
             log.exception("scheduled notification work failed; retrying at the next tick")
 

@@ -11,6 +11,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,6 +62,8 @@ class ChildProcess:
             self.process.wait()
 
     def stop(self) -> None:
+        if os.environ.get("BOARDROOM_KEEP_LOGS"):
+            print(f"--- {self.command} output ---\n{self.output()[-6000:]}")
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -117,3 +122,33 @@ def audit_verify(database_url: str) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a free loopback port that keeps what it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        from tests.support import free_port
+
+        self.messages: list[EmailMessage] = []
+        self.port = free_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content, policy=default_policy))  # type: ignore[arg-type]
+        return "250 OK"
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]

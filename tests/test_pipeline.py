@@ -27,6 +27,7 @@ from streams.failpoints import CRASH_EXIT_CODE
 from tests.conftest import Services, fresh_database
 from tests.pipeline_support import (
     ChildProcess,
+    SmtpSink,
     audit_verify,
     eventually,
     pipeline_env,
@@ -66,12 +67,20 @@ class Pipeline:
 
 
 @pytest.fixture(scope="module")
-def pipeline(services: Services, kafka_url: str) -> Iterator[Pipeline]:
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="module")
+def pipeline(services: Services, kafka_url: str, smtp: SmtpSink) -> Iterator[Pipeline]:
     prefix = f"t{uuid.uuid4().hex[:8]}"
     with fresh_database(services) as database_url:
         env = pipeline_env(
             database_url, services.redis_url, kafka_url, prefix, f"boardroom-{prefix}"
-        )
+        ) | {"BOARDROOM_SMTP_URL": smtp.url, "BOARDROOM_DIGEST_INTERVAL_MINUTES": "0.05"}
         port = free_port()
         server = ServerProcess(
             port,
@@ -523,7 +532,9 @@ async def test_due_date_reminders_go_out_once_with_two_workers_and_across_restar
             "task:update", ids | {"op_id": op(), "base_version": 1, "due_at": due_at.isoformat()}
         )
         tasks[name] = task
-    second = await asyncio.to_thread(start_worker, pipeline.env)  # two workers run the reminder timer from now on
+    second = await asyncio.to_thread(
+        start_worker, pipeline.env
+    )  # two workers run the reminder timer from now on
     try:
         query = (
             "SELECT t.title, n.reason FROM notifications n JOIN tasks t ON t.id = n.task_id "
@@ -570,3 +581,50 @@ async def test_due_date_reminders_go_out_once_with_two_workers_and_across_restar
         what="reminders pushed live",
     )
     assert len(_pushed_ids(assignee_socket)) == len(set(_pushed_ids(assignee_socket)))
+
+
+async def test_email_digests_reach_each_user_once_and_respect_preferences(
+    pipeline: Pipeline,
+    db: asyncpg.Connection,
+    smtp: SmtpSink,
+    people: dict[str, tuple[Account, Client]],
+) -> None:
+    board, owner = await _team_board(people)
+    accounts = {name: account for name, (account, _) in people.items()}
+    muted_mail = people["mentioned"][1]
+    prefs = await muted_mail.ok("notifications:set_preferences", {"email_enabled": False})
+    assert prefs["data"] == {"email_enabled": False, "muted_projects": []}
+    task = await _new_task(owner, board, "Write the launch post")
+    ids = {"project_id": board.project_id, "task_id": task}
+    await owner.ok("task:assign", ids | {"op_id": op(), "user_id": accounts["assignee"].user_id})
+    body = f"<@{accounts['mentioned'].user_id}> please proofread"
+    await owner.ok("comment:create", ids | {"op_id": op(), "body": body})
+
+    assignee = accounts["assignee"].email
+    emailed = "SELECT count(*) FROM notifications WHERE user_id = $1 AND emailed_at IS NOT NULL"
+    await eventually(
+        lambda: db.fetchval(emailed, uuid.UUID(accounts["assignee"].user_id)),
+        lambda n: n == 2,
+        what="the assignee's notifications e-mailed",
+    )
+    await asyncio.sleep(4)  # more digest ticks: nothing is sent twice
+    items = [
+        line
+        for message in smtp.to(assignee)
+        for line in message.get_content().splitlines()
+        if line.startswith("- ")
+    ]
+    assert sorted(i.split(" (")[0] for i in items) == [
+        "- assigned: Write the launch post",
+        "- commented: Write the launch post",
+    ]
+    assert all(m["Subject"].startswith("Boardroom: ") for m in smtp.to(assignee))
+    assert smtp.to(accounts["mentioned"].email) == []  # e-mail turned off
+    # Read notifications are not e-mailed.
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM notifications WHERE user_id = $1 AND emailed_at IS NULL",
+            uuid.UUID(accounts["mentioned"].user_id),
+        )
+        == 1
+    )

@@ -41,3 +41,12 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
     WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_log ON webhook_deliveries (webhook_id, created_at DESC);
+
+-- When each user last got an e-mail digest: claimed per user, so two workers never send the
+-- same person two digests in one interval.
+CREATE TABLE email_digests (
+    user_id      uuid PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    last_sent_at timestamptz NOT NULL
+);
+CREATE INDEX notifications_unemailed ON notifications (user_id, created_at)
+    WHERE emailed_at IS NULL AND read_at IS NULL;
