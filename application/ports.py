@@ -42,3 +42,13 @@ class NotificationPusher(Protocol):
 class EmailSender(Protocol):
     async def send(self, to: str, subject: str, body: str) -> None:
         """Hand one plain-text message to the mail server; raise if it was not accepted."""
+
+
+class WebhookSender(Protocol):
+    async def post(self, url: str, headers: dict[str, str], body: bytes) -> int:
+        """POST ``body``; the HTTP status. Raise ``WebhookRefused`` or an I/O error when no
+        answer came (refused address, timeout, connection error)."""
+
+
+class WebhookRefused(Exception):
+    """The sender would not call this URL (for example it resolves to a private address)."""

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from domain.events import EventType
 from domain.permissions import ProjectRole, WorkspaceRole
 
 NAME_MAX = 100
@@ -430,3 +431,38 @@ class AuditQuery(Command):
 
 class AuditExport(AuditQuery):
     format: Literal["json", "csv"] = "json"
+
+
+# --- outgoing webhooks (project managers) ------------------------------------------------------
+
+MAX_WEBHOOKS_PER_PROJECT = 10
+WebhookUrl = Annotated[str, StringConstraints(min_length=8, max_length=2000)]
+
+
+class CreateWebhook(ProjectMutation):
+    url: WebhookUrl
+    event_types: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=50, description="Empty: every event type."
+    )
+
+    @model_validator(mode="after")
+    def _known_types(self) -> CreateWebhook:
+        unknown = sorted(set(self.event_types) - {t.value for t in EventType})
+        if unknown:
+            raise ValueError(f"unknown event types: {', '.join(unknown)}")
+        return self
+
+
+class DeleteWebhook(ProjectMutation):
+    webhook_id: UUID
+
+
+class ListWebhooks(Command):
+    project_id: UUID
+
+
+class WebhookDeliveries(Command):
+    project_id: UUID
+    webhook_id: UUID
+    before: AwareDatetime | None = None
+    limit: int = Field(default=50, ge=1, le=100)

@@ -42,6 +42,8 @@ class SecurityEventType(StrEnum):
     PROJECT_ROLE_SET = "project_member.role_set"
     PROJECT_ROLE_REMOVED = "project_member.role_removed"
     AUDIT_EXPORTED = "audit.exported"
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_DELETED = "webhook.deleted"
 
 
 class Origin(BaseModel):

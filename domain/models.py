@@ -186,3 +186,30 @@ class Notification(Entity):
 class NotificationPreferences(Entity):
     email_enabled: bool
     muted_projects: list[UUID]
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook(Entity):
+    """A project's outgoing webhook. The secret is shown once, when it is created."""
+
+    id: UUID
+    project_id: UUID
+    url: str
+    event_types: list[str]
+    created_by: UUID
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery(Entity):
+    id: UUID
+    webhook_id: UUID
+    event_id: UUID
+    event_type: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None

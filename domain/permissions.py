@@ -68,6 +68,7 @@ class Action(StrEnum):
     SEARCH = "search"
     NOTIFICATIONS = "notifications"
     AUDIT_READ = "audit.read"
+    WEBHOOK_MANAGE = "webhook.manage"
     AUDIT_EXPORT = "audit.export"
 
 
@@ -132,6 +133,9 @@ PERMISSIONS: Mapping[Action, Rule] = {
     ),
     Action.SEARCH: Rule(
         Scope.WORKSPACE, _ALL_WS, "full-text search (results only from readable projects)"
+    ),
+    Action.WEBHOOK_MANAGE: Rule(
+        Scope.PROJECT, _MANAGERS, "add, list and remove webhooks; read their delivery log"
     ),
     Action.AUDIT_READ: Rule(
         Scope.WORKSPACE, _WS_ADMINS, "read the workspace's audit trail (REST, paginated)"

@@ -25,6 +25,7 @@ from application.notification_service import NotificationService
 from application.outcomes import Outcome
 from application.read_service import ReadService
 from application.task_details_service import TaskDetailsService
+from application.webhook_service import WebhookService
 from domain import commands as c
 from domain.errors import InvalidPayload, RateLimited, Unauthorized
 from domain.integration import Origin
@@ -109,6 +110,10 @@ EVENTS: dict[str, EventSpec] = {
     "project:history": EventSpec(c.ProjectHistory, Action.PROJECT_HISTORY),
     "task:history": EventSpec(c.TaskHistory, Action.PROJECT_HISTORY),
     "search": EventSpec(c.Search, Action.SEARCH),
+    "webhook:create": EventSpec(c.CreateWebhook, Action.WEBHOOK_MANAGE),
+    "webhook:delete": EventSpec(c.DeleteWebhook, Action.WEBHOOK_MANAGE),
+    "webhook:list": EventSpec(c.ListWebhooks, Action.WEBHOOK_MANAGE),
+    "webhook:deliveries": EventSpec(c.WebhookDeliveries, Action.WEBHOOK_MANAGE),
     "notifications:list": EventSpec(c.ListNotifications, Action.NOTIFICATIONS),
     "notifications:read": EventSpec(c.MarkNotificationsRead, Action.NOTIFICATIONS),
     "notifications:preferences": EventSpec(c.GetNotificationPreferences, Action.NOTIFICATIONS),
@@ -144,6 +149,7 @@ class SocketHandlers:
         details: TaskDetailsService,
         reads: ReadService,
         notifications: NotificationService,
+        webhooks: WebhookService,
         rooms: RoomBroadcaster,
         connections: ConnectionRegistry,
         rate: tuple[float, int] = (20.0, 40),
@@ -155,6 +161,7 @@ class SocketHandlers:
         self._details = details
         self._reads = reads
         self._notifications = notifications
+        self._webhooks = webhooks
         self._rooms = rooms
         self._connections = connections
         self._rate, self._burst = rate
@@ -223,7 +230,7 @@ class SocketHandlers:
 
     def _calls(self) -> dict[str, Call]:
         b, m, d, r = self._board, self._membership, self._details, self._reads
-        n = self._notifications
+        n, wh = self._notifications, self._webhooks
 
         async def workspace_list(sid: str, user: UUID, cmd: c.ListWorkspaces) -> Reply:
             return _ok({"workspaces": [w.as_dict() for w in await b.list_workspaces(user)]})
@@ -305,6 +312,10 @@ class SocketHandlers:
             "project:history": query(r.history),
             "task:history": query(r.task_history),
             "search": query(r.search),
+            "webhook:create": mutation(wh.create),
+            "webhook:delete": mutation(wh.delete),
+            "webhook:list": query(wh.list),
+            "webhook:deliveries": query(wh.deliveries),
             "notifications:list": query(n.list),
             "notifications:read": query(n.mark_read),
             "notifications:preferences": prefs_get,

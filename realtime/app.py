@@ -24,6 +24,7 @@ from application.notification_service import NotificationService
 from application.project_writes import ProjectWrites
 from application.read_service import ReadService
 from application.task_details_service import TaskDetailsService
+from application.webhook_service import WebhookService
 from auth.passwords import PasswordPolicy, Passwords
 from auth.tokens import AccessTokens
 from handlers.bearer import AUTH_SERVICE
@@ -123,6 +124,7 @@ async def create_app(settings: Settings) -> web.Application:
         details,
         reads,
         notifications,
+        WebhookService(pool, settings.webhook_allow_private),
         rooms,
         connections,
         rate=(settings.rate_limit_per_second, settings.rate_limit_burst),

@@ -143,6 +143,7 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
 
 
 def _worker_config(settings: Settings) -> WorkerConfig:
+    from application.webhook_service import DeliveryPolicy
     from streams.worker_app import WorkerConfig
 
     if not settings.database_url or not settings.kafka_url:
@@ -161,6 +162,11 @@ def _worker_config(settings: Settings) -> WorkerConfig:
         email_from=settings.email_from,
         digest_interval=timedelta(minutes=settings.digest_interval_minutes),
         board_url=settings.url,
+        webhook_allow_private=settings.webhook_allow_private,
+        webhook_policy=DeliveryPolicy(
+            max_attempts=settings.webhook_max_attempts,
+            retry_base_seconds=settings.webhook_retry_base_seconds,
+        ),
     )
 
 

@@ -60,7 +60,7 @@ class Settings(DatabaseSettings):
     outbox_retention_hours: float = Field(default=24, gt=0)
     dead_letter_attempts: int = Field(default=3, ge=1, le=100)
     worker_timer_seconds: float = Field(
-        default=30, gt=0, description="how often the worker sends due reminders and late pushes"
+        default=5, gt=0, description="how often the worker sends due reminders and late pushes"
     )
     smtp_url: str | None = Field(
         default=None, description="smtp://[user:pass@]host:port[?starttls=true]; unset: no e-mail"
@@ -69,6 +69,11 @@ class Settings(DatabaseSettings):
     digest_interval_minutes: float = Field(
         default=60, gt=0, description="at most one e-mail digest per user per interval"
     )
+    webhook_allow_private: bool = Field(
+        default=False, description="allow webhook URLs on internal addresses (development only)"
+    )
+    webhook_max_attempts: int = Field(default=6, ge=1, le=50)
+    webhook_retry_base_seconds: float = Field(default=2.0, gt=0)
     due_soon_hours: float = Field(default=24, gt=0, description="'due soon' reminder lead time")
     redis_pool_max: int = Field(default=20, ge=1)
     jwt_secret: str | None = None

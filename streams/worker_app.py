@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,10 +18,12 @@ import asyncpg
 from application.audit_service import AuditService
 from application.digest_service import DigestService
 from application.notification_service import NotificationService
+from application.webhook_service import DeliveryPolicy, WebhookService
 from domain.integration import Topic
 from persistence.db import make_pool
 from rooms.notifications import RoomNotificationPusher
 from streams.guard import Guard
+from streams.http_sender import HttpWebhookSender
 from streams.smtp import SmtpSender
 from streams.tansu_compat import App
 from streams.topics import bootstrap_servers, topic_name
@@ -44,6 +46,8 @@ class WorkerConfig:
     email_from: str = "Boardroom <no-reply@boardroom.invalid>"
     digest_interval: timedelta = timedelta(hours=1)
     board_url: str = "http://127.0.0.1:8080"
+    webhook_allow_private: bool = False
+    webhook_policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
 
 
 def faust_settings(config: WorkerConfig) -> dict[str, Any]:
@@ -69,9 +73,11 @@ class Resources:
         self._config = config
         self._lock = asyncio.Lock()
         self._pool: asyncpg.Pool | None = None
+        self._dispatch: asyncio.Future[None] | None = None
         self.audit: AuditService
         self.notifications: NotificationService
         self.digests: DigestService | None = None
+        self.webhooks: WebhookService
 
     async def ready(self) -> Resources:
         async with self._lock:
@@ -85,6 +91,12 @@ class Resources:
                 )
                 self.audit = AuditService(pool)
                 self.notifications = NotificationService(pool, pusher)
+                self.webhooks = WebhookService(
+                    pool,
+                    self._config.webhook_allow_private,
+                    HttpWebhookSender(self._config.webhook_allow_private),
+                    self._config.webhook_policy,
+                )
                 if self._config.smtp_url:
                     self.digests = DigestService(
                         pool,
@@ -94,6 +106,17 @@ class Resources:
                     )
                 self._pool = pool
         return self
+
+    def kick_webhooks(self) -> None:
+        """Post newly enqueued deliveries now, in the background (one dispatch at a time)."""
+        if self._dispatch is None or self._dispatch.done():
+            self._dispatch = asyncio.ensure_future(self._dispatch_quietly())
+
+    async def _dispatch_quietly(self) -> None:
+        try:
+            await self.webhooks.dispatch_due()
+        except Exception:
+            log.exception("webhook dispatch failed; the timer retries")
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -119,6 +142,7 @@ def create_worker_app(config: WorkerConfig) -> App:
 
     audit_guard = Guard("audit", dead_letter, config.dead_letter_attempts)
     notify_guard = Guard("notifications", dead_letter, config.dead_letter_attempts)
+    webhook_guard = Guard("webhooks", dead_letter, config.dead_letter_attempts)
 
     @app.agent(topic(Topic.PROJECT_EVENTS, Topic.SECURITY_EVENTS), name="audit")
     async def audit(stream: Any) -> None:
@@ -138,10 +162,21 @@ def create_worker_app(config: WorkerConfig) -> App:
                 message.value, services.notifications.deliver, _source(message)
             )
 
+    @app.agent(topic(Topic.PROJECT_EVENTS), name="webhooks")
+    async def outgoing_webhooks(stream: Any) -> None:
+        """Project events become durable webhook deliveries (one per webhook and event id:
+        idempotent), posted at once and retried by the timer. The agent never waits on a
+        receiver: slow endpoints delay only their own deliveries."""
+        async for message in stream.events():
+            services = await resources.ready()
+            await webhook_guard.process(message.value, services.webhooks.enqueue, _source(message))
+            resources.kick_webhooks()
+
     @app.timer(interval=config.timer_interval_seconds)  # type: ignore[untyped-decorator]
     async def scheduled() -> None:
-        """Due-date reminders, late live pushes and e-mail digests. Every worker runs this;
-        claims in the database make each go out once however many run (ADR 0021)."""
+        """Due-date reminders, late live pushes, webhook retries and e-mail digests. Every
+        worker runs this; claims in the database make each happen once however many run
+        (ADR 0021)."""
         try:
             services = await resources.ready()
             sent = await services.notifications.send_due_reminders(
@@ -150,6 +185,7 @@ def create_worker_app(config: WorkerConfig) -> App:
             if sent:
                 log.info("sent %d due-date reminder notification(s)", sent)
             await services.notifications.push_stragglers()
+            await services.webhooks.dispatch_due()
             if services.digests is not None:
                 emailed = await services.digests.send_due()
                 if emailed:
@@ -159,7 +195,7 @@ def create_worker_app(config: WorkerConfig) -> App:
 
     @app.timer(interval=60.0)  # type: ignore[untyped-decorator]
     async def report() -> None:
-        for guard in (audit_guard, notify_guard):
+        for guard in (audit_guard, notify_guard, webhook_guard):
             if guard.counts:
                 log.info("agent %s: %s", guard.agent, dict(guard.counts))
 

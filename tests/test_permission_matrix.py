@@ -159,6 +159,10 @@ async def _p(world: World, target: str, **fields: Any) -> dict[str, Any]:
 
 PAYLOADS: dict[str, Payload] = {
     "workspace:list": lambda w, t: _const({}),
+    "webhook:create": lambda w, t: _p(w, t, url="https://hooks.example.com/boardroom"),
+    "webhook:delete": lambda w, t: _webhook_op(w, t),
+    "webhook:list": lambda w, t: _const({"project_id": _project(w, t)}),
+    "webhook:deliveries": lambda w, t: _webhook_op(w, t, op_id=False),
     "notifications:list": lambda w, t: _const({}),
     "notifications:read": lambda w, t: _const({"all": True}),
     "notifications:preferences": lambda w, t: _const({}),
@@ -229,6 +233,16 @@ PAYLOADS: dict[str, Payload] = {
 
 
 async def _const(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload
+
+
+async def _webhook_op(world: World, target: str, op_id: bool = True) -> dict[str, Any]:
+    created = await world.boss.ok(
+        "webhook:create", await _p(world, target, url="https://h.example")
+    )
+    payload = await _p(world, target, webhook_id=created["data"]["id"])
+    if not op_id:
+        del payload["op_id"]
     return payload
 
 

@@ -21,8 +21,10 @@ import aiohttp
 import asyncpg
 import orjson
 import pytest
+from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from domain import webhooks as rules
 from streams.failpoints import CRASH_EXIT_CODE
 from tests.conftest import Services, fresh_database
 from tests.pipeline_support import (
@@ -80,7 +82,14 @@ def pipeline(services: Services, kafka_url: str, smtp: SmtpSink) -> Iterator[Pip
     with fresh_database(services) as database_url:
         env = pipeline_env(
             database_url, services.redis_url, kafka_url, prefix, f"boardroom-{prefix}"
-        ) | {"BOARDROOM_SMTP_URL": smtp.url, "BOARDROOM_DIGEST_INTERVAL_MINUTES": "0.05"}
+        ) | {
+            "BOARDROOM_SMTP_URL": smtp.url,
+            "BOARDROOM_DIGEST_INTERVAL_MINUTES": "0.05",
+            # Receivers run on this machine; retries are quick.
+            "BOARDROOM_WEBHOOK_ALLOW_PRIVATE": "true",
+            "BOARDROOM_WEBHOOK_MAX_ATTEMPTS": "3",
+            "BOARDROOM_WEBHOOK_RETRY_BASE_SECONDS": "0.2",
+        }
         port = free_port()
         server = ServerProcess(
             port,
@@ -628,3 +637,92 @@ async def test_email_digests_reach_each_user_once_and_respect_preferences(
         )
         == 1
     )
+
+
+@dataclass
+class Receiver:
+    """A webhook endpoint that answers each request with the next status of ``script``."""
+
+    script: list[int]
+    requests: list[tuple[dict[str, str], bytes]]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.requests.append((dict(request.headers), await request.read()))
+        status = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+        return web.Response(status=status)
+
+
+async def test_webhooks_are_signed_retried_with_backoff_and_dead_lettered(
+    pipeline: Pipeline,
+    db: asyncpg.Connection,
+    people: dict[str, tuple[Account, Client]],
+    aiohttp_server: Any,
+) -> None:
+    board, owner = await _team_board(people)
+    flaky = Receiver([500, 502, 200], [])
+    broken = Receiver([503], [])
+    app = web.Application()
+    app.router.add_post("/flaky", flaky.handle)
+    app.router.add_post("/broken", broken.handle)
+    server = await aiohttp_server(app)
+    hooks = {}
+    for name, types in (("flaky", ["task.created"]), ("broken", [])):
+        created = await owner.ok(
+            "webhook:create",
+            {
+                "op_id": op(),
+                "project_id": board.project_id,
+                "url": str(server.make_url(f"/{name}")),
+                "event_types": types,
+            },
+        )
+        hooks[name] = created["data"]
+    task = await _new_task(owner, board, "Hooked")
+    await owner.ok(
+        "task:update",
+        {
+            "op_id": op(),
+            "project_id": board.project_id,
+            "task_id": task,
+            "base_version": 1,
+            "title": "Hooked twice",
+        },
+    )
+
+    async def log(name: str) -> list[dict[str, Any]]:
+        reply = await owner.ok(
+            "webhook:deliveries", {"project_id": board.project_id, "webhook_id": hooks[name]["id"]}
+        )
+        return reply["data"]["deliveries"]
+
+    flaky_log = await eventually(
+        lambda: log("flaky"),
+        lambda d: [e["status"] for e in d] == ["delivered"],
+        what="flaky delivered",
+    )
+    assert flaky_log[0]["attempts"] == 3 and flaky_log[0]["event_type"] == "task.created"
+    broken_log = await eventually(
+        lambda: log("broken"),
+        lambda d: len(d) == 2 and {e["status"] for e in d} == {"dead_lettered"},
+        what="broken dead-lettered",
+    )
+    assert {(e["event_type"], e["attempts"], e["last_status"]) for e in broken_log} == {
+        ("task.created", 3, 503),
+        ("task.updated", 3, 503),
+    }
+    # Every try of one delivery carries the same delivery id, a fresh timestamp and a valid
+    # signature over the exact body.
+    assert len(flaky.requests) == 3
+    deliveries = {h["X-Boardroom-Delivery"] for h, _ in flaky.requests}
+    assert deliveries == {flaky_log[0]["id"]}
+    for headers, body in flaky.requests:
+        timestamp = int(headers[rules.TIMESTAMP_HEADER])
+        assert rules.verify(
+            hooks["flaky"]["secret"], timestamp, body, headers[rules.SIGNATURE_HEADER]
+        )
+        event = orjson.loads(body)
+        assert event["type"] == "task.created" and event["data"]["task"]["title"] == "Hooked"
+        assert event["project_id"] == board.project_id and event["seq"] >= 1
+        assert "origin" not in event and "context" not in event  # internal fields stay inside
+    # Three tries for each of its two deliveries, then it gave up.
+    assert len(broken.requests) == 6
