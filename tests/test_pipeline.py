@@ -352,6 +352,9 @@ async def test_a_worker_killed_mid_stream_loses_nothing(
     await _assert_audited_exactly_once(pipeline, db)
 
 
+AGENTS_ON_PROJECT_EVENTS = {"audit", "notifications", "webhooks"}
+
+
 async def test_a_message_an_agent_cannot_process_goes_to_the_dead_letter_topic(
     pipeline: Pipeline, db: asyncpg.Connection, people: dict[str, tuple[Account, Client]]
 ) -> None:
@@ -375,7 +378,7 @@ async def test_a_message_an_agent_cannot_process_goes_to_the_dead_letter_topic(
     letters: list[dict[str, Any]] = []
     try:
         async with asyncio.timeout(30):
-            while {letter["agent"] for letter in letters} != {"audit", "notifications"}:
+            while {letter["agent"] for letter in letters} != AGENTS_ON_PROJECT_EVENTS:
                 batch = await consumer.getmany(timeout_ms=500)
                 for records in batch.values():
                     for record in records:
@@ -384,7 +387,7 @@ async def test_a_message_an_agent_cannot_process_goes_to_the_dead_letter_topic(
                             letters.append(letter)
     finally:
         await consumer.stop()
-    assert len(letters) == 2  # one per agent that consumes the topic
+    assert len(letters) == 3  # one per agent that consumes the topic
     for letter in letters:
         assert letter["error"].startswith("unparseable")
         assert letter["source"]["topic"] == topic
