@@ -10,7 +10,8 @@ Each ``task:assign`` notifies the assignee. It reports, p50/p95/p99/max:
 * notification lag: the owner's ack (the change is committed just before it is sent) -> the
   ``notification`` event arriving on the assignee's socket;
 * audit lag: ``audit_log.recorded_at - occurred_at`` for every project event of the run
-  (``occurred_at`` is the event's transaction time, so this slightly over-states the lag).
+  (``occurred_at`` is the event's transaction time, so this slightly over-states the lag);
+* relay lag: ``outbox.published_at - created_at`` (commit to the broker's acknowledgement).
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 \\
         .venv/bin/python loadtests/bench_pipeline.py --rate 50 --duration 30 [--json]
@@ -92,7 +93,7 @@ class Proc:
 
 async def register(http: aiohttp.ClientSession, url: str, name: str) -> dict[str, Any]:
     body = {
-        "email": f"{name}-{uuid.uuid4().hex[:8]}@bench.test",
+        "email": f"{name}-{uuid.uuid4().hex[:8]}@bench.example.com",
         "password": "bench password 1",
         "display_name": name,
     }
@@ -241,6 +242,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     "WHERE kind = 'project' AND (data->>'seq')::bigint >= $1",
                     first_seq or 0,
                 )
+                relay = await conn.fetch(
+                    "SELECT extract(epoch FROM published_at - created_at) AS lag FROM outbox "
+                    "WHERE payload->>'kind' = 'project' AND (payload->>'seq')::bigint >= $1",
+                    first_seq or 0,
+                )
             finally:
                 await conn.close()
             return {
@@ -250,6 +256,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "notification_lag": percentiles(lags),
                 "notifications_missing": missing,
                 "audit_lag": percentiles([float(r["lag"]) for r in rows]),
+                "relay_lag": percentiles([float(r["lag"]) for r in relay]),
             }
     finally:
         for sio in clients:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from pypika import Order
+from pypika import Order, Parameter
 from pypika import functions as fn
 
 from persistence.db import Connection
@@ -45,7 +45,7 @@ _BACKLOG = (
     "SELECT count(*) AS n, extract(epoch FROM now() - min(created_at)) AS age "
     "FROM outbox WHERE published_at IS NULL"
 )
-_PRUNE = str(Query.from_(o).delete().where(o.published_at < fn.Now() - p(1)))
+_PRUNE = str(Query.from_(o).delete().where(o.published_at < fn.Now() - Parameter("$1::interval")))
 
 
 async def add(
