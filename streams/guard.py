@@ -15,22 +15,17 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
 import orjson
 import redis.exceptions
 from pydantic import ValidationError
 
 from domain.integration import IntegrationEvent
+from persistence.errors import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
 TRANSIENT: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.exceptions.InterfaceError,
+    *DATABASE_UNAVAILABLE,
     redis.exceptions.ConnectionError,
 )
 """Errors of an unavailable dependency: wait for it rather than dead-letter the message."""

@@ -125,6 +125,7 @@ class OutboxRelay:
 
     async def _publish(self, producer: AIOKafkaProducer, rows: list[outbox.OutboxRow]) -> None:
         """Send the batch and wait until the broker has every message (or raise)."""
+        await self._check_topics(producer, {row.topic for row in rows})
         sent = []
         for row in rows:
             sent.append(
@@ -139,6 +140,16 @@ class OutboxRelay:
                 )
             )
         await asyncio.gather(*sent)
+
+    async def _check_topics(self, producer: AIOKafkaProducer, topics: set[str]) -> None:
+        """Refuse to send to a topic the broker does not have: sending would let a broker that
+        auto-creates topics (tansu, after a restart) make it with its own partition count.
+        Raising sends the relay through its reconnect path, which creates the topics first."""
+        cluster = await producer.client.fetch_all_metadata()  # asks for no topic: creates none
+        names = {topic_name(self._config.topic_prefix, Topic(t)) for t in topics}
+        missing = names - set(cluster.topics())
+        if missing:
+            raise RuntimeError(f"topics missing on the broker: {sorted(missing)}")
 
     def _on_notify(self, *args: object) -> None:
         self._wake.set()
