@@ -17,7 +17,7 @@ from application.invitations import accept_pending
 from application.ports import SessionNotifier
 from auth.passwords import Passwords
 from auth.tokens import AccessClaims, AccessTokens, new_refresh_token, refresh_token_digest
-from domain.commands import Login, Logout, Refresh, Register
+from domain.commands import ChangePassword, Login, Logout, Refresh, Register
 from domain.errors import Conflict, Unauthorized
 from domain.integration import SecurityEventType
 from domain.models import User
@@ -173,7 +173,38 @@ class AuthService:
         if stored is not None:
             await self._end(stored.user_id, stored.family_id, "logout")
 
-    async def _end(self, user_id: UUID, session_id: UUID, reason: str) -> None:
+    async def change_password(self, user_id: UUID, cmd: ChangePassword) -> Session:
+        """Check the current password, store the new one, end every login of the account (its
+        sockets on every instance too) and start a new one for the caller."""
+        async with self._pool.acquire() as conn:
+            user = await users.get(conn, user_id)
+            current_hash = await users.lock_password_hash(conn, user_id) if user else None
+        if user is None or current_hash is None:
+            raise Unauthorized("The account no longer exists.", {"reason": "invalid"})
+        ok = await asyncio.to_thread(self._passwords.verify, current_hash, cmd.current_password)
+        if not ok:
+            raise Unauthorized(
+                "The current password is wrong.",
+                {"reason": "bad_credentials", "field": "current_password"},
+            )
+        new_hash = await asyncio.to_thread(self._passwords.hash, cmd.new_password)
+        async with self._pool.acquire() as conn, conn.transaction():
+            if await users.lock_password_hash(conn, user_id) != current_hash:
+                raise Conflict("The password was changed meanwhile; sign in again.", None)
+            await users.set_password_hash(conn, user_id, new_hash)
+            ended = await refresh_tokens.revoke_user(conn, user_id)
+            session = await self._start_session(conn, user, family_id=uuid.uuid4())
+            await integration_events.security_event(
+                conn,
+                SecurityEventType.PASSWORD_CHANGED,
+                actor_id=user_id,
+                workspace_id=None,
+                data={"sessions_ended": len(ended), "session_id": str(session.session_id)},
+            )
+        await self._end(user_id, None, "password_changed")
+        return session
+
+    async def _end(self, user_id: UUID, session_id: UUID | None, reason: str) -> None:
         """After commit: disconnect the login's live sockets. A failure is logged, not raised:
         the login is revoked in the database, which already refuses its next connection."""
         try:

@@ -22,8 +22,9 @@ class RoomMembership(Protocol):
 
 
 class SessionNotifier(Protocol):
-    async def ended(self, user_id: UUID, session_id: UUID, reason: str) -> None:
-        """Tell the sockets of one login (on every instance) why, then disconnect them."""
+    async def ended(self, user_id: UUID, session_id: UUID | None, reason: str) -> None:
+        """Tell the sockets of one login (every login with ``None``), on every instance, why,
+        then disconnect them."""
 
 
 class AccessNotifier(Protocol):

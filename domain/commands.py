@@ -65,6 +65,11 @@ class Login(Command):
     password: Annotated[str, StringConstraints(min_length=1, max_length=PASSWORD_MAX)]
 
 
+class ChangePassword(Command):
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=PASSWORD_MAX)]
+    new_password: Password
+
+
 class Refresh(Command):
     refresh_token: RefreshTokenText
 

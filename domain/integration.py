@@ -35,6 +35,7 @@ class SecurityEventType(StrEnum):
     LOGIN_FAILED = "auth.login_failed"
     REFRESH_TOKEN_REUSED = "auth.refresh_token_reused"
     LOGGED_OUT = "auth.logged_out"
+    PASSWORD_CHANGED = "auth.password_changed"
     MEMBER_INVITED = "member.invited"
     MEMBER_ROLE_CHANGED = "member.role_changed"
     MEMBER_REMOVED = "member.removed"

@@ -45,6 +45,7 @@ class Action(StrEnum):
     AUTH_LOGIN = "auth.login"
     AUTH_REFRESH = "auth.refresh"
     AUTH_LOGOUT = "auth.logout"
+    AUTH_CHANGE_PASSWORD = "auth.change_password"
     WORKSPACE_CREATE = "workspace.create"
     WORKSPACE_LIST = "workspace.list"
     WORKSPACE_LEAVE = "workspace.leave"
@@ -94,6 +95,9 @@ PERMISSIONS: Mapping[Action, Rule] = {
         Scope.PUBLIC, summary="rotate a refresh token (the token is the proof)"
     ),
     Action.AUTH_LOGOUT: Rule(Scope.PUBLIC, summary="revoke a login (the token is the proof)"),
+    Action.AUTH_CHANGE_PASSWORD: Rule(
+        Scope.ACCOUNT, summary="change one's password (ends every other login)"
+    ),
     Action.WORKSPACE_CREATE: Rule(Scope.ACCOUNT, summary="create a workspace (becoming its owner)"),
     Action.WORKSPACE_LIST: Rule(Scope.ACCOUNT, summary="list the workspaces one belongs to"),
     Action.WORKSPACE_LEAVE: Rule(Scope.WORKSPACE, _ALL_WS, "leave (not as the last owner)"),

@@ -29,6 +29,7 @@ ROUTES: dict[str, Route] = {
     "/api/v1/auth/login": Route("POST", rest_auth.login, Action.AUTH_LOGIN),
     "/api/v1/auth/refresh": Route("POST", rest_auth.refresh, Action.AUTH_REFRESH),
     "/api/v1/auth/logout": Route("POST", rest_auth.logout, Action.AUTH_LOGOUT),
+    "/api/v1/auth/password": Route("POST", rest_auth.change_password, Action.AUTH_CHANGE_PASSWORD),
     "/api/v1/workspaces/{workspace_id}/audit": Route(
         "GET", rest_audit.list_audit, Action.AUDIT_READ
     ),

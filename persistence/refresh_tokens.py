@@ -35,6 +35,13 @@ _REVOKE_FAMILY = str(
     Query.update(t).set(t.revoked_at, fn.Now()).where((t.family_id == p(1)) & t.revoked_at.isnull())
 )
 
+_REVOKE_USER = str(
+    Query.update(t)
+    .set(t.revoked_at, fn.Now())
+    .where((t.user_id == p(1)) & t.revoked_at.isnull())
+    .returning(t.family_id)
+)
+
 
 @dataclass(frozen=True, slots=True)
 class StoredRefreshToken:
@@ -69,3 +76,8 @@ async def revoke_family(conn: Connection, family_id: UUID) -> None:
 async def family_active(conn: Connection, family_id: UUID) -> bool:
     """Whether the login still has a live (unspent, unrevoked) refresh token."""
     return await conn.fetchval(_FAMILY_ACTIVE, family_id) is not None
+
+
+async def revoke_user(conn: Connection, user_id: UUID) -> set[UUID]:
+    """Revoke every login of the user; the families that were live."""
+    return {r["family_id"] for r in await conn.fetch(_REVOKE_USER, user_id)}

@@ -26,6 +26,10 @@ _BY_EMAIL = str(
     .where(fn.Lower(users.email) == fn.Lower(p(1)))
 )
 _BY_ID = str(Query.from_(users).select(*_USER_FIELDS).where(users.id == p(1)))
+_HASH_FOR_UPDATE = str(
+    Query.from_(users).select(users.password_hash).where(users.id == p(1)).for_update()
+)
+_SET_HASH = str(Query.update(users).set(users.password_hash, p(2)).where(users.id == p(1)))
 
 
 def _user(row: asyncpg.Record) -> User:
@@ -60,3 +64,13 @@ async def get(conn: Connection, user_id: UUID) -> User | None:
 async def find_by_email(conn: Connection, email: str) -> User | None:
     found = await credentials_by_email(conn, email)
     return found[0] if found else None
+
+
+async def lock_password_hash(conn: Connection, user_id: UUID) -> str | None:
+    """The stored hash, row-locked until commit (two password changes queue here)."""
+    value: str | None = await conn.fetchval(_HASH_FOR_UPDATE, user_id)
+    return value
+
+
+async def set_password_hash(conn: Connection, user_id: UUID, password_hash: str) -> None:
+    await conn.execute(_SET_HASH, user_id, password_hash)

@@ -36,10 +36,11 @@ class LiveAccess:
     async def changed(self, user_id: UUID, info: dict[str, Any]) -> None:
         await self._sio.emit(ACCESS_CHANGED, info, room=user_room(user_id))
 
-    async def ended(self, user_id: UUID, session_id: UUID, reason: str) -> None:
-        """Implements ``application.ports.SessionNotifier``: the sockets of one login, wherever
-        they are, hear why and are disconnected (the Redis manager routes both by sid)."""
+    async def ended(self, user_id: UUID, session_id: UUID | None, reason: str) -> None:
+        """Implements ``application.ports.SessionNotifier``: the sockets of one login (or of
+        all of them), wherever they are, hear why and are disconnected (the Redis manager
+        routes both by sid)."""
         for sid, session in await self._connections.sockets(user_id):
-            if session == str(session_id):
+            if session_id is None or session == str(session_id):
                 await self._sio.emit(SESSION_ENDED, {"reason": reason}, to=sid)
                 await self._sio.disconnect(sid)

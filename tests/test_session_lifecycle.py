@@ -57,3 +57,79 @@ async def test_logout_disconnects_that_login_everywhere_and_keeps_other_logins(t
             for client in (here, there, other_login):
                 if client.sio.connected:
                     await client.sio.disconnect()
+
+
+async def _post_with_token(
+    http: aiohttp.ClientSession, url: str, token: str, body: dict
+) -> tuple[int, dict]:
+    async with http.post(url, json=body, headers={"Authorization": f"Bearer {token}"}) as resp:
+        return resp.status, await resp.json(content_type=None)
+
+
+async def test_a_password_change_ends_every_login_on_every_instance(two_servers, services):
+    first, second = two_servers
+    async with aiohttp.ClientSession() as http:
+        api = Api(first.url, http)
+        phone = await api.register("bea")
+        status, laptop = await api.post(
+            "/api/v1/auth/login", {"email": phone.email, "password": phone.password}
+        )
+        sockets = [
+            await connect(first.url, phone.access_token),
+            await connect(second.url, laptop["access_token"]),
+        ]
+        gone = [asyncio.Event(), asyncio.Event()]
+        ended: list[dict] = []
+        for client, event in zip(sockets, gone, strict=True):
+            client.sio.on("session:ended", lambda data: ended.append(data))
+            client.sio.on("disconnect", lambda *_, event=event: event.set())
+        url = f"{first.url}/api/v1/auth/password"
+
+        # Wrong current password, weak new one, no token: refused, nothing changes.
+        status, body = await _post_with_token(
+            http,
+            url,
+            phone.access_token,
+            {"current_password": "not it at all", "new_password": "a much better one"},
+        )
+        assert status == 401 and body["error"]["details"]["field"] == "current_password"
+        status, body = await _post_with_token(
+            http,
+            url,
+            phone.access_token,
+            {"current_password": phone.password, "new_password": "short"},
+        )
+        assert status == 400 and [d["field"] for d in body["error"]["details"]] == ["new_password"]
+        status, body = await api.post(
+            "/api/v1/auth/password",
+            {"current_password": phone.password, "new_password": "a much better one"},
+        )
+        assert status == 401
+        assert all(client.sio.connected for client in sockets)
+
+        started = time.monotonic()
+        status, fresh = await _post_with_token(
+            http,
+            url,
+            phone.access_token,
+            {"current_password": phone.password, "new_password": "a much better one"},
+        )
+        assert status == 200, fresh
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in gone)), timeout=2)
+        assert time.monotonic() - started < 1.5  # argon2 twice, then every socket within 1 s
+        assert ended == [{"reason": "password_changed"}] * 2
+        # Every earlier login is over; the new session works; only the new password logs in.
+        for token in (phone.refresh_token, laptop["refresh_token"]):
+            status, _ = await api.post("/api/v1/auth/refresh", {"refresh_token": token})
+            assert status == 401
+        status, _ = await api.post(
+            "/api/v1/auth/login", {"email": phone.email, "password": phone.password}
+        )
+        assert status == 401
+        status, _ = await api.post(
+            "/api/v1/auth/login", {"email": phone.email, "password": "a much better one"}
+        )
+        assert status == 200
+        renewed = await connect(second.url, fresh["access_token"])
+        assert (await renewed.ok("workspace:list"))["ok"]
+        await renewed.sio.disconnect()
