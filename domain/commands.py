@@ -65,6 +65,10 @@ class Login(Command):
     password: Annotated[str, StringConstraints(min_length=1, max_length=PASSWORD_MAX)]
 
 
+class RenewSession(Command):
+    access_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+
+
 class ChangePassword(Command):
     current_password: Annotated[str, StringConstraints(min_length=1, max_length=PASSWORD_MAX)]
     new_password: Password

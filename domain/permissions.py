@@ -46,6 +46,7 @@ class Action(StrEnum):
     AUTH_REFRESH = "auth.refresh"
     AUTH_LOGOUT = "auth.logout"
     AUTH_CHANGE_PASSWORD = "auth.change_password"
+    SESSION_RENEW = "session.renew"
     WORKSPACE_CREATE = "workspace.create"
     WORKSPACE_LIST = "workspace.list"
     WORKSPACE_LEAVE = "workspace.leave"
@@ -97,6 +98,9 @@ PERMISSIONS: Mapping[Action, Rule] = {
     Action.AUTH_LOGOUT: Rule(Scope.PUBLIC, summary="revoke a login (the token is the proof)"),
     Action.AUTH_CHANGE_PASSWORD: Rule(
         Scope.ACCOUNT, summary="change one's password (ends every other login)"
+    ),
+    Action.SESSION_RENEW: Rule(
+        Scope.ACCOUNT, summary="give a live socket a fresh access token of the same account"
     ),
     Action.WORKSPACE_CREATE: Rule(Scope.ACCOUNT, summary="create a workspace (becoming its owner)"),
     Action.WORKSPACE_LIST: Rule(Scope.ACCOUNT, summary="list the workspaces one belongs to"),

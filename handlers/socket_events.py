@@ -33,6 +33,7 @@ from domain.permissions import Action
 from domain.rate_limit import TokenBucket
 from handlers.context import client_ip
 from handlers.errors import error_ack
+from handlers.session_expiry import SESSION_EXPIRED, SessionExpiry
 from rooms.broadcaster import RoomBroadcaster
 from rooms.connections import ConnectionRegistry
 from rooms.names import user_room
@@ -65,6 +66,7 @@ class EventSpec:
 # Every client event. The permission matrix test walks this table, so an event added here
 # without a row in domain.permissions.PERMISSIONS fails the suite.
 EVENTS: dict[str, EventSpec] = {
+    "session:renew": EventSpec(c.RenewSession, Action.SESSION_RENEW),
     "workspace:list": EventSpec(c.ListWorkspaces, Action.WORKSPACE_LIST),
     "workspace:create": EventSpec(c.CreateWorkspace, Action.WORKSPACE_CREATE),
     "workspace:leave": EventSpec(c.LeaveWorkspace, Action.WORKSPACE_LEAVE),
@@ -153,6 +155,7 @@ class SocketHandlers:
         rooms: RoomBroadcaster,
         connections: ConnectionRegistry,
         rate: tuple[float, int] = (20.0, 40),
+        expiry_grace_seconds: float = 30.0,
     ) -> None:
         self._sio = sio
         self._auth = auth
@@ -167,6 +170,11 @@ class SocketHandlers:
         self._rate, self._burst = rate
         # One bucket per connection of this instance (ADR 0016); dropped on disconnect.
         self._buckets: dict[str, TokenBucket] = {}
+        self._expiry = SessionExpiry(
+            lambda sid, data: self._sio.emit(SESSION_EXPIRED, data, to=sid),
+            lambda sid: self._sio.disconnect(sid),
+            expiry_grace_seconds,
+        )
 
     def register(self) -> None:
         self._sio.on("connect", self.connect)
@@ -194,6 +202,7 @@ class SocketHandlers:
             sid, {"user_id": user_id, "session_id": claims.session_id, "origin": origin}
         )
         await self._sio.enter_room(sid, user_room(user_id))
+        self._expiry.watch(sid, claims.expires_at)
         try:
             await self._connections.add(user_id, sid, claims.session_id)
         except Exception:
@@ -221,6 +230,7 @@ class SocketHandlers:
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
         self._buckets.pop(sid, None)
+        self._expiry.forget(sid)
         session = await self._sio.get_session(sid)
         if "user_id" in session:
             try:
@@ -243,6 +253,22 @@ class SocketHandlers:
 
         async def project_join(sid: str, user: UUID, cmd: c.JoinProject) -> Reply:
             return _ok(await b.join_project(user, cmd, _SocketRooms(self._rooms, sid)))
+
+        async def session_renew(sid: str, user: UUID, cmd: c.RenewSession) -> Reply:
+            """Swap the socket's expiring access token for a fresh one of the same user."""
+            claims = await self._auth.authenticate(cmd.access_token)
+            if claims.user_id != user:
+                raise Unauthorized(
+                    "That token belongs to another account.", {"reason": "other_user"}
+                )
+            session = await self._sio.get_session(sid)
+            if session["session_id"] != claims.session_id:
+                await self._connections.remove(user, sid, session["session_id"])
+                await self._connections.add(user, sid, claims.session_id)
+            session["session_id"] = claims.session_id
+            await self._sio.save_session(sid, session)
+            self._expiry.watch(sid, claims.expires_at)
+            return _ok({"expires_at": claims.expires_at})
 
         async def project_leave(sid: str, user: UUID, cmd: c.LeaveProject) -> Reply:
             await self._rooms.leave(sid, cmd.project_id)
@@ -267,6 +293,7 @@ class SocketHandlers:
             return call
 
         return {
+            "session:renew": session_renew,
             "workspace:list": workspace_list,
             "workspace:create": mutation(b.create_workspace),
             "workspace:leave": mutation(m.leave),

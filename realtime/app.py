@@ -128,6 +128,7 @@ async def create_app(settings: Settings) -> web.Application:
         rooms,
         connections,
         rate=(settings.rate_limit_per_second, settings.rate_limit_burst),
+        expiry_grace_seconds=settings.session_expiry_grace_seconds,
     ).register()
 
     setup_routes(app)

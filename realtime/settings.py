@@ -78,6 +78,9 @@ class Settings(DatabaseSettings):
     redis_pool_max: int = Field(default=20, ge=1)
     jwt_secret: str | None = None
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600)
+    session_expiry_grace_seconds: float = Field(
+        default=30, gt=0, description="after session:expired, seconds to renew before disconnect"
+    )
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=3600)
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     db_pool_min: int = Field(default=2, ge=1)

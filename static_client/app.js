@@ -193,7 +193,26 @@
     socket.on('event', onProjectEvent);
     // Logout (here or on another device of this login) or a stolen refresh token ended it.
     socket.on('session:ended', () => signedOut('Your session has ended. Please log in again.'));
+    // The access token this socket opened with has expired: renew it without reconnecting.
+    socket.on('session:expired', renewSocketSession);
     socket.io.on('reconnect_attempt', () => setStatus('reconnecting'));
+  }
+
+  async function renewSocketSession() {
+    try {
+      const session = await refreshSession();
+      socket.auth = { token: session.access_token }; // for the next reconnect too
+      const reply = await socket.timeout(10000).emitWithAck('session:renew', {
+        access_token: session.access_token,
+      });
+      if (!reply.ok) throw new Error(reply.error.message);
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 401 || err.status === 400)) {
+        signedOut('Your session has ended. Please log in again.');
+      }
+      // Otherwise the server disconnects us after the grace period and the reconnect path
+      // refreshes the token again.
+    }
   }
 
   function disconnectSocket() {

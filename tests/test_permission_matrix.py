@@ -158,6 +158,7 @@ async def _p(world: World, target: str, **fields: Any) -> dict[str, Any]:
 
 
 PAYLOADS: dict[str, Payload] = {
+    "session:renew": lambda w, t: _const({"access_token": w.actor_account.access_token}),
     "workspace:list": lambda w, t: _const({}),
     "webhook:create": lambda w, t: _p(w, t, url="https://hooks.example.com/boardroom"),
     "webhook:delete": lambda w, t: _webhook_op(w, t),

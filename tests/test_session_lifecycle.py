@@ -133,3 +133,73 @@ async def test_a_password_change_ends_every_login_on_every_instance(two_servers,
         renewed = await connect(second.url, fresh["access_token"])
         assert (await renewed.ok("workspace:list"))["ok"]
         await renewed.sio.disconnect()
+
+
+@pytest.fixture
+async def short_grace_url(aiohttp_server, settings):
+    from realtime.app import create_app
+
+    app = await create_app(settings.model_copy(update={"session_expiry_grace_seconds": 1.0}))
+    server = await aiohttp_server(app)
+    return str(server.make_url("")).rstrip("/")
+
+
+def _short_token(access_token: str, seconds: int) -> str:
+    """A genuine access token of the same login that expires in ``seconds``."""
+    import jwt
+
+    from auth.tokens import AccessTokens
+    from tests.support import JWT_SECRET
+
+    claims = jwt.decode(access_token, options={"verify_signature": False})
+    import uuid
+
+    return AccessTokens(JWT_SECRET, seconds).issue(
+        uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"])
+    )
+
+
+async def test_an_expiring_token_gets_a_signal_renewal_keeps_the_socket_and_silence_ends_it(
+    short_grace_url,
+):
+    url = short_grace_url
+    async with aiohttp.ClientSession() as http:
+        account = await Api(url, http).register("cal")
+        other = await Api(url, http).register("dan")
+    client = await connect(url, _short_token(account.access_token, 2))
+    expired: list[dict] = []
+    gone = asyncio.Event()
+    signalled = asyncio.Event()
+
+    def on_expired(data: dict) -> None:
+        expired.append(data)
+        signalled.set()
+
+    client.sio.on("session:expired", on_expired)
+    client.sio.on("disconnect", lambda *_: gone.set())
+    try:
+        # Expiry: a clear signal, with the grace left and how to renew.
+        await asyncio.wait_for(signalled.wait(), timeout=5)
+        assert expired[0] == {
+            "reason": "access_token_expired",
+            "grace_seconds": 1.0,
+            "renew_with": "session:renew",
+        }
+        # Another account's token, or garbage, does not renew it.
+        refused = await client.call("session:renew", {"access_token": other.access_token})
+        assert refused["error"]["details"]["reason"] == "other_user"
+        garbage = await client.call("session:renew", {"access_token": "x"})
+        assert garbage["error"]["code"] == "unauthorized"
+        renewed = await client.ok(
+            "session:renew", {"access_token": _short_token(account.access_token, 3)}
+        )
+        assert renewed["data"]["expires_at"] > time.time()
+        await asyncio.sleep(1.5)  # past the first grace: renewal kept the socket
+        assert client.sio.connected and (await client.ok("workspace:list"))["ok"]
+        # This time nobody renews: signal at expiry, disconnect one grace period later.
+        await asyncio.wait_for(gone.wait(), timeout=6)
+        assert len(expired) == 2
+    finally:
+        if client.sio.connected:
+            await client.sio.disconnect()
+        await client.sio.wait()  # the client's tasks end with its connection
