@@ -16,12 +16,18 @@ from application import integration_events
 from application.invitations import accept_pending
 from application.ports import SessionNotifier
 from auth.passwords import Passwords
-from auth.tokens import AccessClaims, AccessTokens, new_refresh_token, refresh_token_digest
+from auth.tokens import (
+    AccessClaims,
+    AccessTokens,
+    DeviceTokens,
+    new_refresh_token,
+    refresh_token_digest,
+)
 from domain.commands import ChangePassword, Login, Logout, Refresh, Register
-from domain.errors import Conflict, Unauthorized
+from domain.errors import Conflict, RateLimited, Unauthorized
 from domain.integration import SecurityEventType
 from domain.models import User
-from persistence import refresh_tokens, users
+from persistence import login_failures, refresh_tokens, users
 from persistence.db import Connection
 from persistence.errors import DuplicateKey
 
@@ -33,20 +39,35 @@ class Session:
     access_token: str
     refresh_token: str
     expires_in: int
+    device_token: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        body = {
             "user": self.user.as_dict(),
             "access_token": self.access_token,
             "refresh_token": self.refresh_token,
             "token_type": "Bearer",
             "expires_in": self.expires_in,
         }
+        if self.device_token is not None:
+            body["device_token"] = self.device_token
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class LoginThrottle:
+    """Failed logins allowed per hour and address: from unknown devices together, and from
+    each device that logged in to the account before (ADR 0022)."""
+
+    per_address: int = 100
+    per_device: int = 10
+    window: timedelta = timedelta(hours=1)
 
 
 log = logging.getLogger(__name__)
 
 _BAD_LOGIN = "E-mail address or password is wrong."
+_THROTTLED = "Too many failed logins for this address; try again later."
 
 
 class AuthService:
@@ -57,12 +78,16 @@ class AuthService:
         access_tokens: AccessTokens,
         refresh_ttl: timedelta,
         sessions: SessionNotifier,
+        devices: DeviceTokens,
+        throttle: LoginThrottle | None = None,
     ) -> None:
         self._pool = pool
         self._passwords = passwords
         self._access = access_tokens
         self._refresh_ttl = refresh_ttl
         self._sessions = sessions
+        self._devices = devices
+        self._throttle = throttle or LoginThrottle()
 
     async def register(self, cmd: Register) -> Session:
         password_hash = await asyncio.to_thread(self._passwords.hash, cmd.password)
@@ -87,32 +112,49 @@ class AuthService:
             return await self._start_session(conn, user, family_id=uuid.uuid4())
 
     async def login(self, cmd: Login) -> Session:
+        """Throttled per address before the password is even checked, so a throttled answer
+        says nothing about the password, and unknown addresses are throttled alike."""
+        email_key = str(cmd.email).lower()
+        device = self._devices.device_for(cmd.device_token, email_key)
         async with self._pool.acquire() as conn:
+            failures = await login_failures.recent(conn, email_key, device, self._throttle.window)
             found = await users.credentials_by_email(conn, str(cmd.email))
+        self._check_throttle(failures, device)
         user, password_hash = found if found else (None, None)
         ok = await asyncio.to_thread(self._passwords.verify, password_hash, cmd.password)
         if not ok or user is None:
             async with self._pool.acquire() as conn, conn.transaction():
+                await login_failures.record(conn, email_key, device, self._throttle.window)
                 await integration_events.security_event(
                     conn,
                     SecurityEventType.LOGIN_FAILED,
                     actor_id=user.id if user else None,
                     workspace_id=None,
-                    data={"email": str(cmd.email).lower(), "known_account": user is not None},
+                    data={
+                        "email": email_key,
+                        "known_account": user is not None,
+                        "trusted_device": device is not None,
+                    },
                     outcome="failure",
                 )
             raise Unauthorized(_BAD_LOGIN, {"reason": "bad_credentials"})
         async with self._pool.acquire() as conn, conn.transaction():
             await accept_pending(conn, user)
-            session = await self._start_session(conn, user, family_id=uuid.uuid4())
+            session = await self._start_session(conn, user, family_id=uuid.uuid4(), device=device)
             await integration_events.security_event(
                 conn,
                 SecurityEventType.LOGIN_SUCCEEDED,
                 actor_id=user.id,
                 workspace_id=None,
-                data={"session_id": str(session.session_id)},
+                data={"session_id": str(session.session_id), "trusted_device": device is not None},
             )
             return session
+
+    def _check_throttle(self, failures: login_failures.Failures, device: UUID | None) -> None:
+        if device is None and failures.untrusted >= self._throttle.per_address:
+            raise RateLimited(_THROTTLED, retry_after=max(1.0, failures.untrusted_clears_in))
+        if device is not None and failures.this_device >= self._throttle.per_device:
+            raise RateLimited(_THROTTLED, retry_after=max(1.0, failures.device_clears_in))
 
     async def refresh(self, cmd: Refresh) -> Session:
         """Rotate: spend the presented token and issue a new one in the same family.
@@ -146,7 +188,9 @@ class AuthService:
                 user = await users.get(conn, stored.user_id)
                 if user is None:
                     raise Unauthorized("The account no longer exists.", {"reason": "invalid"})
-                session = await self._start_session(conn, user, family_id=stored.family_id)
+                session = await self._start_session(
+                    conn, user, family_id=stored.family_id, with_device_token=False
+                )
         if reused:
             await self._end(stored.user_id, stored.family_id, "refresh_token_reused")
             raise Unauthorized(
@@ -224,9 +268,21 @@ class AuthService:
                 raise Unauthorized("This login has ended; log in again.", {"reason": "revoked"})
         return claims
 
-    async def _start_session(self, conn: Connection, user: User, family_id: UUID) -> Session:
+    async def _start_session(
+        self,
+        conn: Connection,
+        user: User,
+        family_id: UUID,
+        device: UUID | None = None,
+        with_device_token: bool = True,
+    ) -> Session:
+        """A new refresh token in ``family_id`` and an access token; logins and registrations
+        also get a device token (the same device id when the device was known)."""
         token = new_refresh_token()
         expires = datetime.now(UTC) + self._refresh_ttl
         await refresh_tokens.insert(conn, user.id, family_id, refresh_token_digest(token), expires)
         access = self._access.issue(user.id, family_id)
-        return Session(user, family_id, access, token, self._access.ttl_seconds)
+        device_token = (
+            self._devices.issue(user.id, user.email, device) if with_device_token else None
+        )
+        return Session(user, family_id, access, token, self._access.ttl_seconds, device_token)

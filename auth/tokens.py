@@ -91,3 +91,47 @@ def new_refresh_token() -> str:
 def refresh_token_digest(token: str) -> bytes:
     """What is stored and looked up: tokens are high-entropy, so a fast hash suffices."""
     return hashlib.sha256(token.encode()).digest()
+
+
+DEVICE_TYPE = "device"
+DEVICE_TTL_SECONDS = 365 * 24 * 3600
+
+
+class DeviceTokens:
+    """Device cookies (OWASP, "Slow Down Online Guessing Attacks with Device Cookies"): a
+    browser or app that has logged in to an account before proves it at the next login, and
+    keeps its own small failure allowance when strangers exhaust the account's (ADR 0022)."""
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def issue(self, user_id: UUID, email: str, device_id: UUID | None = None) -> str:
+        issued = int(time.time())
+        claims = {
+            "sub": str(user_id),
+            "eml": email.lower(),
+            "did": str(device_id or uuid.uuid4()),
+            "iat": issued,
+            "exp": issued + DEVICE_TTL_SECONDS,
+            "iss": ISSUER,
+            "typ": DEVICE_TYPE,
+        }
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def device_for(self, token: object, email: str) -> UUID | None:
+        """The device id when ``token`` is a valid device token for ``email``; else None."""
+        if not isinstance(token, str) or not token or len(token) > 2048:
+            return None
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                options={"require": ["sub", "eml", "did", "exp", "iss", "typ"]},
+            )
+            if claims.get("typ") != DEVICE_TYPE or claims.get("eml") != email.lower():
+                return None
+            return UUID(str(claims["did"]))
+        except (jwt.PyJWTError, ValueError):
+            return None

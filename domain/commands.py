@@ -63,6 +63,9 @@ class Register(Command):
 class Login(Command):
     email: EmailStr = Field(max_length=254)
     password: Annotated[str, StringConstraints(min_length=1, max_length=PASSWORD_MAX)]
+    device_token: Annotated[str, StringConstraints(max_length=2048)] | None = Field(
+        default=None, description="The device_token of an earlier login on this device."
+    )
 
 
 class RenewSession(Command):

@@ -17,7 +17,7 @@ import socketio
 from aiohttp import web
 
 from application.audit_service import AuditService
-from application.auth_service import AuthService
+from application.auth_service import AuthService, LoginThrottle
 from application.board_service import BoardService
 from application.membership_service import MembershipService
 from application.notification_service import NotificationService
@@ -26,7 +26,7 @@ from application.read_service import ReadService
 from application.task_details_service import TaskDetailsService
 from application.webhook_service import WebhookService
 from auth.passwords import PasswordPolicy, Passwords
-from auth.tokens import AccessTokens
+from auth.tokens import AccessTokens, DeviceTokens
 from handlers.bearer import AUTH_SERVICE
 from handlers.context import request_context_middleware
 from handlers.errors import error_middleware
@@ -104,7 +104,13 @@ async def create_app(settings: Settings) -> web.Application:
     passwords = Passwords(PasswordPolicy(settings.argon2_memory_kib, settings.argon2_time_cost))
     access = AccessTokens(settings.jwt_secret, settings.access_token_ttl_seconds)
     auth_service = AuthService(
-        pool, passwords, access, timedelta(seconds=settings.refresh_token_ttl_seconds), live
+        pool,
+        passwords,
+        access,
+        timedelta(seconds=settings.refresh_token_ttl_seconds),
+        live,
+        DeviceTokens(settings.jwt_secret),
+        LoginThrottle(settings.login_failures_per_hour, settings.login_device_failures_per_hour),
     )
     rooms = RoomBroadcaster(sio)
     writes = ProjectWrites(pool, rooms)

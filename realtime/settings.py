@@ -89,6 +89,12 @@ class Settings(DatabaseSettings):
         default=20, gt=0, description="sustained client events per second per connection"
     )
     rate_limit_burst: int = Field(default=40, ge=1, description="events a connection may burst")
+    login_failures_per_hour: int = Field(
+        default=100, ge=1, description="failed logins per address per hour from unknown devices"
+    )
+    login_device_failures_per_hour: int = Field(
+        default=10, ge=1, description="failed logins per hour from a device that logged in before"
+    )
     replay_window_events: int = Field(
         default=1000, ge=0, description="most missed events a join replays before a reset"
     )

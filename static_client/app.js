@@ -104,6 +104,29 @@
       refresh_token: reply.refresh_token,
     };
     sessionStorage.setItem(STORAGE_KEY, JSON.stringify(auth));
+    if (reply.device_token) rememberDevice(reply.user.email, reply.device_token);
+  }
+
+  // Device tokens (kept in localStorage, per address): this browser logged in to the account
+  // before, so its logins are not throttled with strangers' failed attempts.
+  const DEVICE_KEY = 'boardroom.devices';
+
+  function rememberDevice(email, token) {
+    try {
+      const devices = JSON.parse(localStorage.getItem(DEVICE_KEY) || '{}');
+      devices[email.toLowerCase()] = token;
+      localStorage.setItem(DEVICE_KEY, JSON.stringify(devices));
+    } catch (_) {
+      /* storage unavailable: logins simply count as from an unknown device */
+    }
+  }
+
+  function deviceTokenFor(email) {
+    try {
+      return JSON.parse(localStorage.getItem(DEVICE_KEY) || '{}')[email.toLowerCase()] || null;
+    } catch (_) {
+      return null;
+    }
   }
 
   function clearSession() {
@@ -467,7 +490,8 @@
       const email = form.email.value.trim();
       const password = form.password.value;
       if (!email || !password) return showAuthError('Enter your e-mail address and password.');
-      submitAuth(form, '/auth/login', { email, password });
+      const deviceToken = deviceTokenFor(email);
+      submitAuth(form, '/auth/login', deviceToken ? { email, password, device_token: deviceToken } : { email, password });
     });
 
     byTestId('register-form').addEventListener('submit', (e) => {
