@@ -8,7 +8,6 @@ application layer, which receives the connection's user id.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,13 +25,14 @@ from application.outcomes import Outcome
 from application.read_service import ReadService
 from application.task_details_service import TaskDetailsService
 from application.webhook_service import WebhookService
+from auth.tokens import AccessClaims
 from domain import commands as c
-from domain.errors import InvalidPayload, RateLimited, Unauthorized
+from domain.errors import InvalidPayload, RateLimited, Unauthorized, Unavailable
 from domain.integration import Origin
 from domain.permissions import Action
-from domain.rate_limit import TokenBucket
 from handlers.context import client_ip
 from handlers.errors import error_ack
+from handlers.limits import ConnectionLimits
 from handlers.session_expiry import SESSION_EXPIRED, SessionExpiry
 from rooms.broadcaster import RoomBroadcaster
 from rooms.connections import ConnectionRegistry
@@ -154,7 +154,7 @@ class SocketHandlers:
         webhooks: WebhookService,
         rooms: RoomBroadcaster,
         connections: ConnectionRegistry,
-        rate: tuple[float, int] = (20.0, 40),
+        limits: ConnectionLimits,
         expiry_grace_seconds: float = 30.0,
     ) -> None:
         self._sio = sio
@@ -167,9 +167,7 @@ class SocketHandlers:
         self._webhooks = webhooks
         self._rooms = rooms
         self._connections = connections
-        self._rate, self._burst = rate
-        # One bucket per connection of this instance (ADR 0016); dropped on disconnect.
-        self._buckets: dict[str, TokenBucket] = {}
+        self._limits = limits
         self._expiry = SessionExpiry(
             lambda sid, data: self._sio.emit(SESSION_EXPIRED, data, to=sid),
             lambda sid: self._sio.disconnect(sid),
@@ -193,6 +191,19 @@ class SocketHandlers:
         except Unauthorized as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_dict()) from exc
         user_id = claims.user_id
+        try:
+            self._limits.admit(sid, user_id)
+        except (RateLimited, Unavailable) as exc:
+            raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_dict()) from exc
+        try:
+            await self._open(sid, user_id, claims, environ)
+        except BaseException:
+            self._limits.release(sid)  # a refused connect gets no disconnect event
+            raise
+
+    async def _open(
+        self, sid: str, user_id: UUID, claims: AccessClaims, environ: dict[str, Any]
+    ) -> None:
         origin = Origin(
             transport="socket.io",
             ip=client_ip(environ.get("REMOTE_ADDR")),
@@ -209,17 +220,6 @@ class SocketHandlers:
             # The registry only serves evictions; a socket still works without it.
             log.exception("could not register socket %s of user %s", sid, user_id)
 
-    def _throttle(self, sid: str) -> None:
-        """Refuse the event, changing nothing, when this connection is over its rate."""
-        bucket = self._buckets.get(sid)
-        if bucket is None:
-            bucket = self._buckets[sid] = TokenBucket(self._rate, self._burst)
-        wait = bucket.take(time.monotonic())
-        if wait:
-            raise RateLimited(
-                f"Too many events on this connection; retry in {wait:.2f} s.", round(wait, 3)
-            )
-
     async def malformed(self, sid: str, *_: Any) -> Reply:
         return error_ack(
             InvalidPayload(
@@ -229,7 +229,7 @@ class SocketHandlers:
         )
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
-        self._buckets.pop(sid, None)
+        self._limits.release(sid)
         self._expiry.forget(sid)
         session = await self._sio.get_session(sid)
         if "user_id" in session:
@@ -352,7 +352,7 @@ class SocketHandlers:
     def _handler(self, model: type[BaseModel], call: Call) -> Callable[..., Awaitable[Reply]]:
         async def handle(sid: str, *args: Any) -> Reply:
             try:
-                self._throttle(sid)
+                self._limits.take(sid)  # over a rate: refused, nothing changes
                 payload = args[0] if len(args) == 1 else ({} if not args else None)
                 if not isinstance(payload, dict):
                     raise InvalidPayload(

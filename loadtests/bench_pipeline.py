@@ -124,6 +124,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "BOARDROOM_JWT_SECRET": SECRET,
         "BOARDROOM_ALLOWED_ORIGINS": url,
         "BOARDROOM_RATE_LIMIT_PER_SECOND": "100000",
+        "BOARDROOM_RATE_LIMIT_ACCOUNT_PER_SECOND": "100000",
+        "BOARDROOM_RATE_LIMIT_ACCOUNT_BURST": "100000",
         "BOARDROOM_RATE_LIMIT_BURST": "100000",
     }
     procs = [Proc(["worker"], env, ready="[^Worker]: Ready")]

@@ -138,6 +138,8 @@ start_boardroom() {
   REDIS_URL="$REDIS_URL" \
   BOARDROOM_REDIS_CHANNEL="boardroom-bench-$RUN_TAG" \
   BOARDROOM_JWT_SECRET="$secret" \
+  BOARDROOM_RATE_LIMIT_PER_SECOND=100000 BOARDROOM_RATE_LIMIT_BURST=100000 \
+  BOARDROOM_RATE_LIMIT_ACCOUNT_PER_SECOND=100000 BOARDROOM_RATE_LIMIT_ACCOUNT_BURST=100000 \
   PYTHONPATH="$SRC" \
     bash -c 'cd "$1" && exec "$2" -m realtime.cli serve --migrate --port "$3"' _ \
       "$SRC" "$PY" "$BOARDROOM_PORT" >>"$WORK/boardroom.log" 2>&1 &

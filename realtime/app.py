@@ -31,6 +31,7 @@ from handlers.bearer import AUTH_SERVICE
 from handlers.context import request_context_middleware
 from handlers.errors import error_middleware
 from handlers.jsonbody import json_response
+from handlers.limits import ConnectionLimits, LimitSettings, LoopLag
 from handlers.rest_audit import AUDIT_SERVICE
 from handlers.rest_routes import setup_routes
 from handlers.socket_events import SocketHandlers
@@ -57,6 +58,7 @@ SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio", socketio.AsyncServer)
 BOARD_SERVICE: web.AppKey[BoardService] = web.AppKey("board_service", BoardService)
 REDIS: web.AppKey[redis.Redis] = web.AppKey("redis", redis.Redis)
 RELAY: web.AppKey[OutboxRelay] = web.AppKey("relay", OutboxRelay)
+LOOP_LAG: web.AppKey[LoopLag] = web.AppKey("loop_lag", LoopLag)
 
 
 def make_socketio_server(settings: Settings) -> socketio.AsyncServer:
@@ -113,6 +115,10 @@ async def create_app(settings: Settings) -> web.Application:
         LoginThrottle(settings.login_failures_per_hour, settings.login_device_failures_per_hour),
     )
     rooms = RoomBroadcaster(sio)
+    lag = LoopLag()
+    app[LOOP_LAG] = lag
+    app.on_startup.append(_start_lag_monitor)
+    app.on_cleanup.append(_stop_lag_monitor)
     writes = ProjectWrites(pool, rooms)
     board = BoardService(pool, writes, settings.replay_window_events)
     membership = MembershipService(pool, live)
@@ -133,7 +139,19 @@ async def create_app(settings: Settings) -> web.Application:
         WebhookService(pool, settings.webhook_allow_private),
         rooms,
         connections,
-        rate=(settings.rate_limit_per_second, settings.rate_limit_burst),
+        limits=ConnectionLimits(
+            LimitSettings(
+                per_connection=(settings.rate_limit_per_second, settings.rate_limit_burst),
+                per_account=(
+                    settings.rate_limit_account_per_second,
+                    settings.rate_limit_account_burst,
+                ),
+                max_per_user=settings.max_connections_per_user,
+                max_connections=settings.max_connections,
+                max_loop_lag=settings.max_loop_lag_ms / 1000,
+            ),
+            lag,
+        ),
         expiry_grace_seconds=settings.session_expiry_grace_seconds,
     ).register()
 
@@ -149,6 +167,14 @@ async def create_app(settings: Settings) -> web.Application:
         log.warning("KAFKA_URL is not set: integration events wait in the outbox")
     app.on_shutdown.append(_disconnect_sockets)
     return app
+
+
+async def _start_lag_monitor(app: web.Application) -> None:
+    app[LOOP_LAG].start()
+
+
+async def _stop_lag_monitor(app: web.Application) -> None:
+    await app[LOOP_LAG].stop()
 
 
 def relay_config(settings: Settings) -> RelayConfig:

@@ -95,6 +95,19 @@ class Settings(DatabaseSettings):
     login_device_failures_per_hour: int = Field(
         default=10, ge=1, description="failed logins per hour from a device that logged in before"
     )
+    rate_limit_account_per_second: float = Field(
+        default=50, gt=0, description="sustained events per second per account, per instance"
+    )
+    rate_limit_account_burst: int = Field(default=100, ge=1)
+    max_connections_per_user: int = Field(
+        default=20, ge=1, description="Socket.IO connections one account may hold per instance"
+    )
+    max_connections: int = Field(
+        default=10_000, ge=1, description="connections an instance accepts before shedding"
+    )
+    max_loop_lag_ms: float = Field(
+        default=500, gt=0, description="event-loop lag above which new connections are refused"
+    )
     replay_window_events: int = Field(
         default=1000, ge=0, description="most missed events a join replays before a reset"
     )

@@ -123,6 +123,8 @@ def settings(services: Services) -> Settings:
         db_pool_max=5,
         # Tests fire events as fast as they can; tests/test_rate_limits.py sets real limits.
         rate_limit_per_second=10_000,
+        rate_limit_account_per_second=10_000,
+        rate_limit_account_burst=10_000,
         rate_limit_burst=10_000,
     )
 
@@ -173,6 +175,8 @@ def two_servers(services: Services) -> Iterator[list[ServerProcess]]:
         "BOARDROOM_JWT_SECRET": JWT_SECRET,
         "BOARDROOM_ALLOWED_ORIGINS": origins,
         "BOARDROOM_RATE_LIMIT_PER_SECOND": "10000",
+        "BOARDROOM_RATE_LIMIT_ACCOUNT_PER_SECOND": "10000",
+        "BOARDROOM_RATE_LIMIT_ACCOUNT_BURST": "10000",
         "BOARDROOM_RATE_LIMIT_BURST": "10000",
     }
     servers: list[ServerProcess] = []

@@ -39,6 +39,8 @@ def _settings(database_url: str, redis_url: str, **extra: Any) -> Settings:
         db_pool_min=1,
         db_pool_max=5,
         rate_limit_per_second=10_000,
+        rate_limit_account_per_second=10_000,
+        rate_limit_account_burst=10_000,
         rate_limit_burst=10_000,
         **extra,
     )
@@ -150,6 +152,8 @@ async def test_redis_down_keeps_local_clients_live_and_others_catch_up_by_seq(
         "BOARDROOM_REDIS_CHANNEL": f"boardroom-test-{uuid.uuid4().hex[:8]}",
         "BOARDROOM_JWT_SECRET": JWT_SECRET,
         "BOARDROOM_RATE_LIMIT_PER_SECOND": "10000",
+        "BOARDROOM_RATE_LIMIT_ACCOUNT_PER_SECOND": "10000",
+        "BOARDROOM_RATE_LIMIT_ACCOUNT_BURST": "10000",
         "BOARDROOM_RATE_LIMIT_BURST": "10000",
     }
     servers = [await asyncio.to_thread(ServerProcess, port, env) for port in ports]

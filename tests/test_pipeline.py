@@ -99,6 +99,8 @@ def pipeline(services: Services, kafka_url: str, smtp: SmtpSink) -> Iterator[Pip
                 "BOARDROOM_OUTBOX_RELAY": "false",  # the relay runs as its own process here
                 "BOARDROOM_ALLOWED_ORIGINS": f"http://127.0.0.1:{port}",
                 "BOARDROOM_RATE_LIMIT_PER_SECOND": "10000",
+                "BOARDROOM_RATE_LIMIT_ACCOUNT_PER_SECOND": "10000",
+                "BOARDROOM_RATE_LIMIT_ACCOUNT_BURST": "10000",
                 "BOARDROOM_RATE_LIMIT_BURST": "10000",
             },
         )

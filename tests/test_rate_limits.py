@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from domain.rate_limit import TokenBucket
 from realtime.app import create_app
@@ -59,3 +60,85 @@ async def test_events_over_the_limit_are_refused_and_change_nothing(
         await other.sio.disconnect()
     finally:
         await client.sio.disconnect()
+
+
+async def _server(aiohttp_server, settings, **limits):
+    server = await aiohttp_server(await create_app(settings.model_copy(update=limits)))
+    return str(server.make_url("")).rstrip("/")
+
+
+async def _refusal(url: str, token: str) -> dict:
+    """The connect_error data of a refused connection."""
+    import socketio
+
+    client = socketio.AsyncClient(reconnection=False)
+    refused: list[dict] = []
+    client.on("connect_error", lambda data: refused.append(data))
+    with contextlib.suppress(socketio.exceptions.ConnectionError):
+        await client.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=5)
+    if client.connected:
+        await client.disconnect()
+        raise AssertionError("the connection was accepted")
+    await client.wait()
+    # The client sees {"message": ..., "data": <the error object of the wire contract>}.
+    return dict(refused[0]["data"])
+
+
+async def test_an_account_has_one_budget_across_its_connections(aiohttp_server, settings, api):
+    url = await _server(
+        aiohttp_server, settings, rate_limit_account_per_second=1, rate_limit_account_burst=4
+    )
+    account = await Api(url, api.http).register("eve")
+    first = await connect(url, account.access_token)
+    second = await connect(url, account.access_token)
+    try:
+        replies = [await c.call("workspace:list") for c in (first, second, first, second, first)]
+        assert [r["ok"] for r in replies] == [True, True, True, True, False]
+        assert replies[-1]["error"]["code"] == "rate_limited"
+        assert "account" in replies[-1]["error"]["message"]
+        assert 0 < replies[-1]["error"]["details"]["retry_after"] <= 1
+        other = await Api(url, api.http).register("fay")  # another account is unaffected
+        stranger = await connect(url, other.access_token)
+        assert (await stranger.call("workspace:list"))["ok"]
+        await stranger.sio.disconnect()
+    finally:
+        for client in (first, second):
+            await client.sio.disconnect()
+
+
+async def test_an_account_may_hold_only_so_many_connections(aiohttp_server, settings, api):
+    url = await _server(aiohttp_server, settings, max_connections_per_user=2)
+    account = await Api(url, api.http).register("gus")
+    held = [await connect(url, account.access_token) for _ in range(2)]
+    refused = await _refusal(url, account.access_token)
+    assert refused["code"] == "rate_limited" and refused["details"]["retry_after"] > 0
+    assert "connections" in refused["message"]
+    await held[0].sio.disconnect()
+    await asyncio.sleep(0.2)
+    again = await connect(url, account.access_token)  # a slot is free again
+    assert (await again.call("workspace:list"))["ok"]
+    for client in (held[1], again):
+        await client.sio.disconnect()
+
+
+async def test_an_overloaded_instance_refuses_new_connections_and_keeps_the_old(
+    aiohttp_server, settings, api
+):
+    url = await _server(aiohttp_server, settings, max_connections=2)
+    accounts = [await Api(url, api.http).register(f"h{i}") for i in range(3)]
+    held = [await connect(url, a.access_token) for a in accounts[:2]]
+    refused = await _refusal(url, accounts[2].access_token)
+    assert refused["code"] == "unavailable" and "busy" in refused["message"]
+    assert refused["details"]["retry_after"] > 0
+    assert all([(await c.call("workspace:list"))["ok"] for c in held])
+    for client in held:
+        await client.sio.disconnect()
+
+
+async def test_a_lagging_event_loop_sheds_new_connections(aiohttp_server, settings, api):
+    # A threshold below any real lag: the instance counts as lagging from its first samples.
+    url = await _server(aiohttp_server, settings, max_loop_lag_ms=0.000001)
+    account = await Api(url, api.http).register("ida")
+    await asyncio.sleep(1.2)  # the monitor has a full window of samples
+    refused = await _refusal(url, account.access_token)
+    assert refused["code"] == "unavailable" and "falling behind" in refused["message"]
