@@ -256,6 +256,11 @@ class AuthService:
         except Exception:
             log.exception("could not end the live sockets of session %s", session_id)
 
+    async def display_name(self, user_id: UUID) -> str:
+        async with self._pool.acquire() as conn:
+            user = await users.get(conn, user_id)
+        return user.display_name if user else "(deleted account)"
+
     async def authenticate(self, access_token: object) -> AccessClaims:
         """The claims of a valid access token whose login is still live; else ``Unauthorized``.
 

@@ -115,6 +115,13 @@ class JoinProject(Command):
     )
 
 
+class SetPresence(Command):
+    """What this connection is doing in a project it joined: editing a task, or nothing."""
+
+    project_id: UUID
+    editing_task_id: UUID | None = None
+
+
 class LeaveProject(Command):
     project_id: UUID
 

@@ -7,8 +7,9 @@ application layer, which receives the connection's user id.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -27,7 +28,7 @@ from application.task_details_service import TaskDetailsService
 from application.webhook_service import WebhookService
 from auth.tokens import AccessClaims
 from domain import commands as c
-from domain.errors import InvalidPayload, RateLimited, Unauthorized, Unavailable
+from domain.errors import InvalidPayload, NotFound, RateLimited, Unauthorized, Unavailable
 from domain.integration import Origin
 from domain.permissions import Action
 from handlers.context import client_ip
@@ -37,6 +38,7 @@ from handlers.session_expiry import SESSION_EXPIRED, SessionExpiry
 from rooms.broadcaster import RoomBroadcaster
 from rooms.connections import ConnectionRegistry
 from rooms.names import user_room
+from rooms.presence import PresenceTracker
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,7 @@ EVENTS: dict[str, EventSpec] = {
     "project:create": EventSpec(c.CreateProject, Action.PROJECT_CREATE),
     "project:join": EventSpec(c.JoinProject, Action.PROJECT_READ),
     "project:leave": EventSpec(c.LeaveProject, Action.PROJECT_LEAVE_ROOM),
+    "presence:set": EventSpec(c.SetPresence, Action.PROJECT_READ),
     "project_member:set_role": EventSpec(c.SetProjectRole, Action.PROJECT_MEMBER_SET_ROLE),
     "project_member:remove": EventSpec(c.RemoveProjectRole, Action.PROJECT_MEMBER_REMOVE),
     "column:create": EventSpec(c.CreateColumn, Action.COLUMN_WRITE),
@@ -137,6 +140,15 @@ class _SocketRooms:
         await self.rooms.leave(self.sid, project_id)
 
 
+@contextlib.contextmanager
+def _logged(what: str) -> Iterator[None]:
+    """Log and swallow a failure of a side concern, so the event it rides on still succeeds."""
+    try:
+        yield
+    except Exception:
+        log.exception("%s failed", what)
+
+
 # What a client event whose JSON does not parse arrives as (realtime.packets.TolerantPacket).
 MALFORMED_EVENT = "boardroom:malformed"
 
@@ -155,6 +167,7 @@ class SocketHandlers:
         rooms: RoomBroadcaster,
         connections: ConnectionRegistry,
         limits: ConnectionLimits,
+        presence: PresenceTracker,
         expiry_grace_seconds: float = 30.0,
     ) -> None:
         self._sio = sio
@@ -168,6 +181,7 @@ class SocketHandlers:
         self._rooms = rooms
         self._connections = connections
         self._limits = limits
+        self._presence = presence
         self._expiry = SessionExpiry(
             lambda sid, data: self._sio.emit(SESSION_EXPIRED, data, to=sid),
             lambda sid: self._sio.disconnect(sid),
@@ -220,6 +234,17 @@ class SocketHandlers:
             # The registry only serves evictions; a socket still works without it.
             log.exception("could not register socket %s of user %s", sid, user_id)
 
+    async def _announce(self, sid: str, user_id: UUID, project_id: UUID) -> None:
+        """Show this socket among the project's viewers. Presence is a courtesy: if it fails
+        (Redis down), the join still stands."""
+        with _logged("presence"):
+            session = await self._sio.get_session(sid)
+            name = session.get("display_name")
+            if name is None:
+                name = session["display_name"] = await self._auth.display_name(user_id)
+                await self._sio.save_session(sid, session)
+            await self._presence.joined(sid, str(project_id), str(user_id), name)
+
     async def malformed(self, sid: str, *_: Any) -> Reply:
         return error_ack(
             InvalidPayload(
@@ -231,6 +256,8 @@ class SocketHandlers:
     async def disconnect(self, sid: str, reason: Any = None) -> None:
         self._limits.release(sid)
         self._expiry.forget(sid)
+        with _logged("presence"):
+            await self._presence.disconnected(sid)
         session = await self._sio.get_session(sid)
         if "user_id" in session:
             try:
@@ -252,7 +279,18 @@ class SocketHandlers:
             return _ok({"projects": [p.as_dict() for p in await b.list_projects(user, cmd)]})
 
         async def project_join(sid: str, user: UUID, cmd: c.JoinProject) -> Reply:
-            return _ok(await b.join_project(user, cmd, _SocketRooms(self._rooms, sid)))
+            reply = _ok(await b.join_project(user, cmd, _SocketRooms(self._rooms, sid)))
+            await self._announce(sid, user, cmd.project_id)
+            return reply
+
+        async def presence_set(sid: str, user: UUID, cmd: c.SetPresence) -> Reply:
+            task = str(cmd.editing_task_id) if cmd.editing_task_id else None
+            if not await self._presence.editing(sid, str(cmd.project_id), task):
+                raise NotFound(
+                    f"Join project {cmd.project_id} on this connection first.",
+                    {"field": "project_id", "id": str(cmd.project_id)},
+                )
+            return _ok({"project_id": str(cmd.project_id), "editing_task_id": task})
 
         async def session_renew(sid: str, user: UUID, cmd: c.RenewSession) -> Reply:
             """Swap the socket's expiring access token for a fresh one of the same user."""
@@ -272,6 +310,8 @@ class SocketHandlers:
 
         async def project_leave(sid: str, user: UUID, cmd: c.LeaveProject) -> Reply:
             await self._rooms.leave(sid, cmd.project_id)
+            with _logged("presence"):
+                await self._presence.left(sid, str(cmd.project_id))
             return _ok({"project_id": str(cmd.project_id)})
 
         async def prefs_get(sid: str, user: UUID, cmd: c.GetNotificationPreferences) -> Reply:
@@ -305,6 +345,7 @@ class SocketHandlers:
             "project:create": mutation(b.create_project),
             "project:join": project_join,
             "project:leave": project_leave,
+            "presence:set": presence_set,
             "project_member:set_role": mutation(m.set_project_role),
             "project_member:remove": mutation(m.remove_project_role),
             "column:create": mutation(b.create_column),

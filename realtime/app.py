@@ -48,6 +48,12 @@ from rooms.connections import (
     LocalConnectionRegistry,
     RedisConnectionRegistry,
 )
+from rooms.presence import (
+    LocalPresenceStore,
+    PresenceStore,
+    PresenceTracker,
+    RedisPresenceStore,
+)
 from streams.relay import OutboxRelay, RelayConfig
 
 log = logging.getLogger(__name__)
@@ -59,6 +65,7 @@ BOARD_SERVICE: web.AppKey[BoardService] = web.AppKey("board_service", BoardServi
 REDIS: web.AppKey[redis.Redis] = web.AppKey("redis", redis.Redis)
 RELAY: web.AppKey[OutboxRelay] = web.AppKey("relay", OutboxRelay)
 LOOP_LAG: web.AppKey[LoopLag] = web.AppKey("loop_lag", LoopLag)
+PRESENCE: web.AppKey[PresenceTracker] = web.AppKey("presence", PresenceTracker)
 
 
 def make_socketio_server(settings: Settings) -> socketio.AsyncServer:
@@ -116,6 +123,15 @@ async def create_app(settings: Settings) -> web.Application:
     )
     rooms = RoomBroadcaster(sio)
     lag = LoopLag()
+    presence = PresenceTracker(
+        sio,
+        _presence_store(app, settings),
+        ttl=settings.presence_ttl_seconds,
+        heartbeat=settings.presence_ttl_seconds / 3,
+    )
+    app[PRESENCE] = presence
+    app.on_startup.append(_start_presence)
+    app.on_shutdown.append(_stop_presence)
     app[LOOP_LAG] = lag
     app.on_startup.append(_start_lag_monitor)
     app.on_cleanup.append(_stop_lag_monitor)
@@ -152,6 +168,7 @@ async def create_app(settings: Settings) -> web.Application:
             ),
             lag,
         ),
+        presence=presence,
         expiry_grace_seconds=settings.session_expiry_grace_seconds,
     ).register()
 
@@ -167,6 +184,20 @@ async def create_app(settings: Settings) -> web.Application:
         log.warning("KAFKA_URL is not set: integration events wait in the outbox")
     app.on_shutdown.append(_disconnect_sockets)
     return app
+
+
+def _presence_store(app: web.Application, settings: Settings) -> PresenceStore:
+    if REDIS in app:
+        return RedisPresenceStore(app[REDIS], settings.redis_channel, settings.presence_ttl_seconds)
+    return LocalPresenceStore()
+
+
+async def _start_presence(app: web.Application) -> None:
+    app[PRESENCE].start()
+
+
+async def _stop_presence(app: web.Application) -> None:
+    await app[PRESENCE].stop()
 
 
 async def _start_lag_monitor(app: web.Application) -> None:

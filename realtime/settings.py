@@ -108,6 +108,9 @@ class Settings(DatabaseSettings):
     max_loop_lag_ms: float = Field(
         default=500, gt=0, description="event-loop lag above which new connections are refused"
     )
+    presence_ttl_seconds: float = Field(
+        default=15, gt=0, description="a crashed instance's viewers vanish after this long"
+    )
     replay_window_events: int = Field(
         default=1000, ge=0, description="most missed events a join replays before a reset"
     )

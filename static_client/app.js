@@ -214,6 +214,7 @@
     socket.on('disconnect', onDisconnect);
     socket.on('connect_error', onConnectError);
     socket.on('event', onProjectEvent);
+    socket.on('presence', onPresence);
     // Logout (here or on another device of this login) or a stolen refresh token ended it.
     socket.on('session:ended', () => signedOut('Your session has ended. Please log in again.'));
     // The access token this socket opened with has expired: renew it without reconnecting.
@@ -751,6 +752,54 @@
     renderBoard();
   }
 
+  // Presence: who else has this board open, and which cards they are renaming. The server
+  // sends the whole list on every change; it is shown as it comes and never stored.
+  function onPresence(data) {
+    if (!board || data.project_id !== board.projectId) return;
+    board.presence = data.viewers;
+    renderPresence();
+  }
+
+  function renderPresence() {
+    const list = byTestId('presence');
+    const viewers = (board && board.presence) || [];
+    list.replaceChildren(
+      ...viewers.map((v) =>
+        h('li', {
+          class: 'viewer',
+          'data-testid': 'viewer',
+          title: v.connections > 1 ? `${v.display_name} (${v.connections} windows)` : v.display_name,
+          text: v.connections > 1 ? `${v.display_name} ×${v.connections}` : v.display_name,
+        }),
+      ),
+    );
+    const editors = new Map();
+    for (const v of viewers) {
+      for (const taskId of v.editing) {
+        editors.set(taskId, [...(editors.get(taskId) || []), v.display_name]);
+      }
+    }
+    for (const card of document.querySelectorAll('.card')) {
+      const names = editors.get(card.dataset.taskId);
+      let badge = $('.card-editing', card);
+      if (!names) {
+        if (badge) badge.remove();
+        continue;
+      }
+      if (!badge) {
+        badge = h('span', { class: 'card-editing', 'data-testid': 'card-editing' });
+        card.append(badge);
+      }
+      badge.textContent = `✎ ${names.join(', ')}`;
+    }
+  }
+
+  function announceEditing(taskId) {
+    if (socket && socket.connected && board) {
+      socket.emit('presence:set', { project_id: board.projectId, editing_task_id: taskId });
+    }
+  }
+
   function onProjectEvent(ev) {
     if (!board || !ev || ev.project_id !== board.projectId) return;
     enqueue(board, ev);
@@ -866,6 +915,11 @@
   }
 
   function renderBoard() {
+    renderBoardColumns();
+    renderPresence();
+  }
+
+  function renderBoardColumns() {
     const b = board;
     if (!b || !b.ready) return;
     const active = document.activeElement;
@@ -1054,10 +1108,12 @@
   function startRenameCard(el) {
     const task = board && board.tasks.get(el.dataset.taskId);
     if (!task || el.classList.contains('editing')) return;
+    announceEditing(task.id);
     inlineEdit(el, $('.card-title', el), task.title, {
       label: `Rename card ${task.title}`,
       maxLength: 500,
       testId: 'card-title-input',
+      onDone: () => announceEditing(null),
       save: (value) => (value === task.title ? null : mutate('task:update', { task_id: task.id, base_version: task.version, title: value })),
     });
   }
@@ -1106,7 +1162,7 @@
 
   // --- inline editing --------------------------------------------------------------------
 
-  function inlineEdit(container, display, value, { label, maxLength, testId, save, focusTarget }) {
+  function inlineEdit(container, display, value, { label, maxLength, testId, save, focusTarget, onDone }) {
     const refocus = () => (focusTarget || container).focus({ preventScroll: true });
     container.classList.add('editing');
     const dragEl = display.closest('[draggable="true"]');
@@ -1134,6 +1190,7 @@
         display.hidden = false;
         container.classList.remove('editing');
         if (dragEl) dragEl.setAttribute('draggable', 'true');
+        if (onDone) onDone();
       };
       if (!commit || !text) {
         restore();

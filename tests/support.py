@@ -134,7 +134,7 @@ async def connect(base_url: str, token: str | None, **kwargs: Any) -> Client:
     async def on_event(data: dict[str, Any]) -> None:
         client.events.append(data)
 
-    for notice in ("access:revoked", "access:changed", "notification"):
+    for notice in ("access:revoked", "access:changed", "notification", "presence"):
 
         async def on_notice(data: dict[str, Any], name: str = notice) -> None:
             client.notices.append((name, data))

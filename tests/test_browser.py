@@ -193,10 +193,17 @@ async def test_two_browsers_on_two_servers_edit_one_board_live(
     await one.expect_cards("Done", ["Write the launch post"])
     await one.expect_cards("To do", ["Book the venue"])
 
-    # --- 2 renames a card; 1 sees the new title ------------------------------------------
+    # --- presence: each sees the board is open twice --------------------------------------
+    for tab in (one, two):
+        await expect(tab.by("viewer")).to_have_text(["Ada ×2"], timeout=TIMEOUT_MS)
+
+    # --- 2 renames a card; 1 sees who is renaming it, then the new title ------------------
     card = two.card("Write the launch post")
     await card.hover()
     await card.get_by_test_id("card-rename").click()
+    await expect(one.card("Write the launch post").get_by_test_id("card-editing")).to_have_text(
+        "✎ Ada", timeout=TIMEOUT_MS
+    )
     title_input = two.by("card-title-input")
     await title_input.fill("Publish the launch post")
     await title_input.press("Enter")

@@ -159,6 +159,7 @@ async def _p(world: World, target: str, **fields: Any) -> dict[str, Any]:
 
 PAYLOADS: dict[str, Payload] = {
     "session:renew": lambda w, t: _const({"access_token": w.actor_account.access_token}),
+    "presence:set": lambda w, t: _joined(w, t),
     "workspace:list": lambda w, t: _const({}),
     "webhook:create": lambda w, t: _p(w, t, url="https://hooks.example.com/boardroom"),
     "webhook:delete": lambda w, t: _webhook_op(w, t),
@@ -235,6 +236,12 @@ PAYLOADS: dict[str, Payload] = {
 
 async def _const(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
+
+
+async def _joined(world: World, target: str) -> dict[str, Any]:
+    """Join as the actor first (it fails without access, and so will presence:set)."""
+    await world.actor.call("project:join", {"project_id": _project(world, target)})
+    return {"project_id": _project(world, target), "editing_task_id": None}
 
 
 async def _webhook_op(world: World, target: str, op_id: bool = True) -> dict[str, Any]:

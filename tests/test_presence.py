@@ -1,0 +1,114 @@
+"""Presence (issue 5, item 2): who views a project and what they edit, across instances,
+gone at once on a clean disconnect and within the TTL when an instance dies."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+import uuid
+
+import aiohttp
+
+from rooms.presence import Viewer, summarize
+from tests.conftest import Services
+from tests.support import JWT_SECRET, Api, Client, ServerProcess, connect, free_port, make_board, op
+
+
+def _latest(client: Client, project_id: str) -> list[dict]:
+    found = [
+        d for name, d in client.notices if name == "presence" and d["project_id"] == project_id
+    ]
+    return found[-1]["viewers"] if found else []
+
+
+async def _until(client: Client, project_id: str, check, timeout: float = 5) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        viewers = _latest(client, project_id)
+        if check(viewers):
+            return viewers
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"presence never matched; last: {_latest(client, project_id)}")
+
+
+def _names(viewers: list[dict]) -> list[str]:
+    return [v["display_name"] for v in viewers]
+
+
+def test_viewers_are_summarized_per_user_with_what_they_edit():
+    viewers = [
+        Viewer("s1", "u1", "Bob"),
+        Viewer("s2", "u1", "Bob", "t1"),
+        Viewer("s3", "u2", "ann", "t2"),
+    ]
+    assert summarize(viewers) == [
+        {"user_id": "u2", "display_name": "ann", "connections": 1, "editing": ["t2"]},
+        {"user_id": "u1", "display_name": "Bob", "connections": 2, "editing": ["t1"]},
+    ]
+
+
+async def test_presence_spans_instances_and_follows_joins_edits_leaves_and_crashes(
+    services: Services,
+):
+    ports = [free_port(), free_port(), free_port()]
+    env = {
+        "DATABASE_URL": services.database_url,
+        "REDIS_URL": services.redis_url,
+        "BOARDROOM_REDIS_CHANNEL": f"boardroom-test-{uuid.uuid4().hex[:8]}",
+        "BOARDROOM_JWT_SECRET": JWT_SECRET,
+        "BOARDROOM_PRESENCE_TTL_SECONDS": "3",
+    }
+    servers = [await asyncio.to_thread(ServerProcess, port, env) for port in ports]
+    try:
+        async with aiohttp.ClientSession() as http:
+            api = Api(servers[0].url, http)
+            ann, bob, cy = [await api.register(n) for n in ("ann", "bob", "cy")]
+            a = await connect(servers[0].url, ann.access_token)
+            board = await make_board(a)
+            for account in (bob, cy):
+                await a.ok(
+                    "member:invite",
+                    {
+                        "op_id": op(),
+                        "workspace_id": board.workspace_id,
+                        "email": account.email,
+                        "role": "member",
+                    },
+                )
+            b = await connect(servers[1].url, bob.access_token)
+            c = await connect(servers[2].url, cy.access_token)
+            pid = board.project_id
+            for client in (a, b, c):
+                await client.ok("project:join", {"project_id": pid})
+            everyone = await _until(a, pid, lambda v: _names(v) == ["Ann", "Bob", "Cy"])
+            assert all(v["editing"] == [] and v["connections"] == 1 for v in everyone)
+
+            task = await a.ok(
+                "task:create",
+                {"op_id": op(), "project_id": pid, "column_id": board.column_id, "title": "x"},
+            )
+            task_id = task["data"]["id"]
+            await b.ok("presence:set", {"project_id": pid, "editing_task_id": task_id})
+            seen = await _until(a, pid, lambda v: any(u["editing"] == [task_id] for u in v))
+            assert [u["display_name"] for u in seen if u["editing"]] == ["Bob"]
+            await b.ok("presence:set", {"project_id": pid, "editing_task_id": None})
+            await _until(a, pid, lambda v: all(u["editing"] == [] for u in v) and len(v) == 3)
+
+            # Leaving the room, and a clean disconnect, take effect at once.
+            await b.ok("project:leave", {"project_id": pid})
+            await _until(a, pid, lambda v: _names(v) == ["Ann", "Cy"], timeout=2)
+            # Only a joined connection can say what it edits.
+            refused = await b.call("presence:set", {"project_id": pid})
+            assert refused["error"]["code"] == "not_found"
+
+            # An instance that dies says nothing: its viewer expires within the TTL.
+            started = time.monotonic()
+            servers[2].process.send_signal(signal.SIGKILL)
+            await _until(a, pid, lambda v: _names(v) == ["Ann"], timeout=10)
+            assert time.monotonic() - started < 3 + 1 + 2  # TTL, a heartbeat, slack
+            for client in (a, b):
+                await client.sio.disconnect()
+    finally:
+        for server in servers:
+            await asyncio.to_thread(server.stop)
