@@ -195,7 +195,7 @@ async def test_two_browsers_on_two_servers_edit_one_board_live(
 
     # --- presence: each sees the board is open twice --------------------------------------
     for tab in (one, two):
-        await expect(tab.by("viewer")).to_have_text(["Ada ×2"], timeout=TIMEOUT_MS)
+        await expect(tab.by("viewer")).to_have_text(["Ada ×2"], timeout=TIMEOUT_MS)  # noqa: RUF001
 
     # --- 2 renames a card; 1 sees who is renaming it, then the new title ------------------
     card = two.card("Write the launch post")
