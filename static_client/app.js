@@ -219,7 +219,7 @@
     socket.on('session:ended', () => signedOut('Your session has ended. Please log in again.'));
     // The access token this socket opened with has expired: renew it without reconnecting.
     socket.on('session:expired', renewSocketSession);
-    socket.io.on('reconnect_attempt', () => setStatus('reconnecting'));
+    socket.io.on('reconnect_attempt', showWaiting);
   }
 
   async function renewSocketSession() {
@@ -240,6 +240,9 @@
   }
 
   function disconnectSocket() {
+    for (const item of waiting.splice(0)) {
+      item.reject(new ApiError(0, { message: 'Signed out: the change was not sent.' }));
+    }
     clearTimeout(retryTimer);
     if (socket) {
       socket.off();
@@ -263,6 +266,7 @@
   function onConnect() {
     unauthorizedStreak = 0;
     setStatus('online');
+    sendWaiting();
     // Initial connect and every reconnect: (re)load what is on screen. For a board this is a
     // fresh join, which resynchronizes anything missed while disconnected.
     route();
@@ -277,6 +281,7 @@
     }
     if (reason === 'io client disconnect') return;
     setStatus('reconnecting');
+    showWaiting();
     if (reason === 'io server disconnect') {
       // The server closed this session (e.g. it is shutting down); socket.io won't retry.
       reconnectSoon(1000);
@@ -321,26 +326,70 @@
 
   /** Emit with an ack; resolves with the reply, rejects with ApiError on {ok:false}/timeout. */
   async function request(event, payload) {
+    // A change (it carries an op_id) made while disconnected, or whose answer was lost with
+    // the connection, waits and is sent again on reconnect with the same op_id: the server
+    // applies it once, so no local edit is lost and none is doubled.
+    const isChange = Boolean(payload && typeof payload.op_id === 'string');
     if (!socket || !socket.connected) {
-      // Not buffered for later: a change sent minutes after the click would surprise.
+      if (isChange) return waitToSend(event, payload);
       throw new ApiError(0, {
         code: 'offline',
-        message: 'Not connected to the server right now; nothing was changed. Try again in a moment.',
+        message: 'Not connected to the server right now. Try again in a moment.',
       });
     }
     let reply;
     try {
       reply = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload);
     } catch (_) {
+      if (isChange && (!socket || !socket.connected)) return waitToSend(event, payload);
       throw new ApiError(0, {
         code: 'timeout',
         message: 'The server did not answer in time. Your change may not have been saved.',
       });
     }
+    return checked(reply);
+  }
+
+  function checked(reply) {
     if (!reply || reply.ok !== true) {
       throw new ApiError(0, (reply && reply.error) || { message: 'Unexpected reply.' });
     }
     return reply;
+  }
+
+  // Changes waiting for the connection, oldest first.
+  const waiting = [];
+
+  function waitToSend(event, payload) {
+    return new Promise((resolve, reject) => {
+      waiting.push({ event, payload, resolve, reject });
+      showWaiting();
+    });
+  }
+
+  function showWaiting() {
+    if (socket && socket.connected) return;
+    const n = waiting.length;
+    setStatus('reconnecting', n ? `Reconnecting… ${n} change${n === 1 ? '' : 's'} waiting` : undefined);
+  }
+
+  /** Send the waiting changes in order; stop (keeping the rest) if the connection drops. */
+  async function sendWaiting() {
+    while (waiting.length && socket && socket.connected) {
+      const item = waiting[0];
+      let reply;
+      try {
+        reply = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(item.event, item.payload);
+      } catch (_) {
+        return; // the next connect tries again, with the same op_id
+      }
+      waiting.shift();
+      try {
+        item.resolve(checked(reply));
+      } catch (err) {
+        item.reject(err);
+      }
+    }
   }
 
   // ---------------------------------------------------------------------------------------

@@ -178,6 +178,7 @@ class ServerProcess:
 
     def __init__(self, port: int, env: dict[str, str]) -> None:
         self.port = port
+        self.env = env
         self.url = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "realtime.cli", "serve", "--port", str(port)],
@@ -201,6 +202,10 @@ class ServerProcess:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("server did not become ready")
+
+    def restart(self) -> None:
+        """Start it again, on the same port, after ``stop()``."""
+        self.__init__(self.port, self.env)  # type: ignore[misc]
 
     def stop(self) -> None:
         self.process.terminate()

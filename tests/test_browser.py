@@ -10,6 +10,7 @@ Without it the test is skipped, except under CI (CI=true), where it fails: CI mu
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -226,6 +227,22 @@ async def test_two_browsers_on_two_servers_edit_one_board_live(
     await expect(two.column("To do").get_by_test_id("card")).to_have_count(0, timeout=TIMEOUT_MS)
     await expect(one.column("To do").get_by_test_id("card")).to_have_count(0, timeout=TIMEOUT_MS)
 
+    # --- 2 loses its server, renames a card meanwhile; nothing is lost -----------------------
+    await asyncio.to_thread(server2.stop)
+    await expect(two.by("connection-status")).to_have_attribute(
+        "data-state", "reconnecting", timeout=TIMEOUT_MS
+    )
+    card = two.card("Publish the launch post")
+    await card.hover()
+    await card.get_by_test_id("card-rename").click()
+    await two.by("card-title-input").fill("Publish it, offline")
+    await two.by("card-title-input").press("Enter")
+    await expect(two.by("connection-status")).to_contain_text("1 change waiting")
+    await asyncio.to_thread(server2.restart)
+    await two.expect_live()
+    for tab in (one, two):
+        await tab.expect_cards("Shipped", ["Publish it, offline"])
+
     # --- 2's access token is rejected: it rotates its refresh token and reconnects ----------
     session_js = "JSON.parse(sessionStorage.getItem('boardroom.session'))"
     before = await two.page.evaluate(f"{session_js}.refresh_token")
@@ -235,12 +252,12 @@ async def test_two_browsers_on_two_servers_edit_one_board_live(
     )
     await two.page.reload()
     await two.expect_live()
-    await two.expect_cards("Shipped", ["Publish the launch post"])
+    await two.expect_cards("Shipped", ["Publish it, offline"])
     assert await two.page.evaluate(f"{session_js}.refresh_token") != before
 
     # Both boards agree, nothing went wrong on either page, both are still live.
     for tab in (one, two):
-        await tab.expect_cards("Shipped", ["Publish the launch post"])
+        await tab.expect_cards("Shipped", ["Publish it, offline"])
         await expect(tab.by("notice")).to_have_count(0)
         await tab.expect_live()
     await one.page.screenshot(path=str(SCREENSHOT), full_page=True)
