@@ -78,6 +78,7 @@ class Resources:
         self.notifications: NotificationService
         self.digests: DigestService | None = None
         self.webhooks: WebhookService
+        self._sender: HttpWebhookSender
 
     async def ready(self) -> Resources:
         async with self._lock:
@@ -91,10 +92,11 @@ class Resources:
                 )
                 self.audit = AuditService(pool)
                 self.notifications = NotificationService(pool, pusher)
+                self._sender = HttpWebhookSender(self._config.webhook_allow_private)
                 self.webhooks = WebhookService(
                     pool,
                     self._config.webhook_allow_private,
-                    HttpWebhookSender(self._config.webhook_allow_private),
+                    self._sender,
                     self._config.webhook_policy,
                 )
                 if self._config.smtp_url:
@@ -119,7 +121,9 @@ class Resources:
             log.exception("webhook dispatch failed; the timer retries")
 
     async def close(self) -> None:
+        """Close what ``ready`` opened (on the worker's shutdown)."""
         if self._pool is not None:
+            await self._sender.close()
             await self._pool.close()
 
 
@@ -192,6 +196,11 @@ def create_worker_app(config: WorkerConfig) -> App:
                     log.info("sent %d e-mail digest(s)", emailed)
         except Exception:
             log.exception("scheduled notification work failed; retrying at the next tick")
+
+    async def close_resources(sender: Any, *args: Any, **kwargs: Any) -> None:
+        await resources.close()
+
+    app.on_before_shutdown.connect(close_resources)  # type: ignore[arg-type]
 
     @app.timer(interval=60.0)  # type: ignore[untyped-decorator]
     async def report() -> None:
