@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 
 import aiohttp
+import jwt
 import pytest
 import socketio
 
-from tests.support import Api, connect
+from auth.tokens import AccessTokens
+from realtime.app import create_app
+from tests.support import JWT_SECRET, Api, connect
 
 
 async def test_logout_disconnects_that_login_everywhere_and_keeps_other_logins(two_servers):
@@ -137,8 +141,6 @@ async def test_a_password_change_ends_every_login_on_every_instance(two_servers,
 
 @pytest.fixture
 async def short_grace_url(aiohttp_server, settings):
-    from realtime.app import create_app
-
     app = await create_app(settings.model_copy(update={"session_expiry_grace_seconds": 1.0}))
     server = await aiohttp_server(app)
     return str(server.make_url("")).rstrip("/")
@@ -146,14 +148,7 @@ async def short_grace_url(aiohttp_server, settings):
 
 def _short_token(access_token: str, seconds: int) -> str:
     """A genuine access token of the same login that expires in ``seconds``."""
-    import jwt
-
-    from auth.tokens import AccessTokens
-    from tests.support import JWT_SECRET
-
     claims = jwt.decode(access_token, options={"verify_signature": False})
-    import uuid
-
     return AccessTokens(JWT_SECRET, seconds).issue(
         uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"])
     )
