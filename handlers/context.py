@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from typing import Any
 
 from aiohttp import web
 
 from application.context import set_request
 from domain.integration import Origin
+
+log = logging.getLogger("boardroom.access")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -36,6 +40,27 @@ async def request_context_middleware(request: web.Request, handler: Any) -> web.
         ),
         offered if _SANE_ID.match(offered) else None,
     )
-    response: web.StreamResponse = await handler(request)
-    response.headers[REQUEST_ID_HEADER] = context.correlation_id
-    return response
+    started = time.perf_counter()
+    status = 500
+    try:
+        response: web.StreamResponse = await handler(request)
+        status = response.status
+        response.headers[REQUEST_ID_HEADER] = context.correlation_id
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        # The access log: method, path (never the query string), status, duration.
+        log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            status,
+            extra={
+                "http_method": request.method,
+                "path": request.path,
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -140,6 +141,12 @@ class _SocketRooms:
         await self.rooms.leave(self.sid, project_id)
 
 
+def _text_field(payload: dict[str, Any], name: str) -> str | None:
+    """A short string field of an unvalidated payload, for log correlation only."""
+    value = payload.get(name)
+    return value[:64] if isinstance(value, str) else None
+
+
 @contextlib.contextmanager
 def _logged(what: str) -> Iterator[None]:
     """Log and swallow a failure of a side concern, so the event it rides on still succeeds."""
@@ -195,7 +202,7 @@ class SocketHandlers:
         calls = self._calls()
         assert calls.keys() == EVENTS.keys(), "every event needs a spec and a call"
         for event, spec in EVENTS.items():
-            self._sio.on(event, self._handler(spec.model, calls[event]))
+            self._sio.on(event, self._handler(event, spec.model, calls[event]))
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         """Authenticate with the access token of the ``auth`` payload, never the query string."""
@@ -390,21 +397,46 @@ class SocketHandlers:
             "notifications:set_preferences": prefs_set,
         }
 
-    def _handler(self, model: type[BaseModel], call: Call) -> Callable[..., Awaitable[Reply]]:
+    def _handler(
+        self, event_name: str, model: type[BaseModel], call: Call
+    ) -> Callable[..., Awaitable[Reply]]:
         async def handle(sid: str, *args: Any) -> Reply:
-            try:
-                self._limits.take(sid)  # over a rate: refused, nothing changes
-                payload = args[0] if len(args) == 1 else ({} if not args else None)
-                if not isinstance(payload, dict):
-                    raise InvalidPayload(
-                        "The payload must be one JSON object.",
-                        [{"field": "(payload)", "message": "expected an object"}],
-                    )
-                cmd = model.model_validate(payload)
-                session = await self._sio.get_session(sid)
-                set_request(session["origin"])
-                return await call(sid, session["user_id"], cmd)
-            except Exception as exc:
-                return error_ack(exc)
+            started = time.perf_counter()
+            reply = await self._handle(event_name, model, call, sid, args)
+            log.debug(
+                "handled %s",
+                event_name,
+                extra={
+                    "outcome": "ok" if reply["ok"] else reply["error"]["code"],
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            return reply
 
         return handle
+
+    async def _handle(
+        self, event_name: str, model: type[BaseModel], call: Call, sid: str, args: tuple[Any, ...]
+    ) -> Reply:
+        try:
+            self._limits.take(sid)  # over a rate: refused, nothing changes
+            payload = args[0] if len(args) == 1 else ({} if not args else None)
+            if not isinstance(payload, dict):
+                raise InvalidPayload(
+                    "The payload must be one JSON object.",
+                    [{"field": "(payload)", "message": "expected an object"}],
+                )
+            session = await self._sio.get_session(sid)
+            set_request(
+                session.get("origin") or Origin(transport="socket.io"),
+                sid=sid,
+                user_id=session.get("user_id"),
+                event=event_name,
+                op_id=_text_field(payload, "op_id"),
+                project_id=_text_field(payload, "project_id"),
+                workspace_id=_text_field(payload, "workspace_id"),
+            )
+            cmd = model.model_validate(payload)
+            return await call(sid, session["user_id"], cmd)
+        except Exception as exc:
+            return error_ack(exc)

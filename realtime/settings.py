@@ -6,7 +6,7 @@ import logging
 import secrets
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -23,12 +23,26 @@ class SettingsError(RuntimeError):
     """The configuration cannot work; the message says what to set."""
 
 
-class DatabaseSettings(BaseSettings):
-    """What ``boardroom migrate`` needs: the database, and no secrets."""
+class LogSettings(BaseSettings):
+    """How every command logs (read before anything else is configured)."""
 
     model_config = SettingsConfigDict(
         env_prefix="BOARDROOM_", extra="ignore", populate_by_name=True
     )
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] | None = Field(
+        default=None, description="json (one object per line) or text; default json, text in dev"
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class DatabaseSettings(LogSettings):
+    """What ``boardroom migrate`` needs: the database, and no secrets."""
 
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "BOARDROOM_DATABASE_URL")
@@ -119,7 +133,6 @@ class Settings(DatabaseSettings):
         default=False, description="permessage-deflate on WebSocket frames (ADR 0013)"
     )
     data_dir: Path = Path(".boardroom")
-    log_level: str = "INFO"
     static_dir: Path = Field(
         default_factory=lambda: Path(__file__).resolve().parent.parent / "static_client"
     )

@@ -127,8 +127,9 @@ class Resources:
             await self._pool.close()
 
 
-def create_worker_app(config: WorkerConfig) -> App:
-    app = App(f"{config.topic_prefix}-worker", **faust_settings(config))
+def create_worker_app(config: WorkerConfig, **runtime: Any) -> App:
+    """The app; ``runtime`` adds process settings such as ``loghandlers``."""
+    app = App(f"{config.topic_prefix}-worker", **faust_settings(config), **runtime)
     resources = Resources(config)
 
     def topic(*names: Topic) -> Any:
