@@ -46,6 +46,7 @@ class Action(StrEnum):
     AUTH_REFRESH = "auth.refresh"
     AUTH_LOGOUT = "auth.logout"
     AUTH_CHANGE_PASSWORD = "auth.change_password"
+    API_DESCRIBE = "api.describe"
     SESSION_RENEW = "session.renew"
     WORKSPACE_CREATE = "workspace.create"
     WORKSPACE_LIST = "workspace.list"
@@ -99,6 +100,7 @@ PERMISSIONS: Mapping[Action, Rule] = {
     Action.AUTH_CHANGE_PASSWORD: Rule(
         Scope.ACCOUNT, summary="change one's password (ends every other login)"
     ),
+    Action.API_DESCRIBE: Rule(Scope.PUBLIC, summary="read the API's OpenAPI description"),
     Action.SESSION_RENEW: Rule(
         Scope.ACCOUNT, summary="give a live socket a fresh access token of the same account"
     ),

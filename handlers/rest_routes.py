@@ -8,37 +8,101 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel
 
+from domain.commands import (
+    AuditExport,
+    AuditQuery,
+    ChangePassword,
+    Login,
+    Logout,
+    Refresh,
+    Register,
+)
 from domain.permissions import Action
 from handlers import rest_audit, rest_auth
+from handlers.jsonbody import json_response
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi", dict)
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    """The OpenAPI 3.1 document of the REST surface, generated from this table."""
+    return json_response(request.app[OPENAPI])
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
+    """A route, its permission-table action, and what the OpenAPI document says of it."""
+
     method: str
     handler: Handler
     action: Action
+    summary: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    ok: tuple[int, str] = (200, "session")  # status and response kind (handlers.openapi)
 
 
 ROUTES: dict[str, Route] = {
-    "/api/v1/auth/register": Route("POST", rest_auth.register, Action.AUTH_REGISTER),
-    "/api/v1/auth/login": Route("POST", rest_auth.login, Action.AUTH_LOGIN),
-    "/api/v1/auth/refresh": Route("POST", rest_auth.refresh, Action.AUTH_REFRESH),
-    "/api/v1/auth/logout": Route("POST", rest_auth.logout, Action.AUTH_LOGOUT),
-    "/api/v1/auth/password": Route("POST", rest_auth.change_password, Action.AUTH_CHANGE_PASSWORD),
+    "/api/v1/auth/register": Route(
+        "POST",
+        rest_auth.register,
+        Action.AUTH_REGISTER,
+        "Create an account and sign in",
+        Register,
+        ok=(201, "session"),
+    ),
+    "/api/v1/auth/login": Route(
+        "POST", rest_auth.login, Action.AUTH_LOGIN, "Sign in (throttled per address)", Login
+    ),
+    "/api/v1/auth/refresh": Route(
+        "POST", rest_auth.refresh, Action.AUTH_REFRESH, "Rotate the refresh token", Refresh
+    ),
+    "/api/v1/auth/logout": Route(
+        "POST",
+        rest_auth.logout,
+        Action.AUTH_LOGOUT,
+        "Revoke a login",
+        Logout,
+        ok=(204, "empty"),
+    ),
+    "/api/v1/auth/password": Route(
+        "POST",
+        rest_auth.change_password,
+        Action.AUTH_CHANGE_PASSWORD,
+        "Change the password; every login ends",
+        ChangePassword,
+    ),
     "/api/v1/workspaces/{workspace_id}/audit": Route(
-        "GET", rest_audit.list_audit, Action.AUDIT_READ
+        "GET",
+        rest_audit.list_audit,
+        Action.AUDIT_READ,
+        "Read the audit trail",
+        query=AuditQuery,
+        ok=(200, "audit_page"),
     ),
     "/api/v1/workspaces/{workspace_id}/audit/export": Route(
-        "GET", rest_audit.export_audit, Action.AUDIT_EXPORT
+        "GET",
+        rest_audit.export_audit,
+        Action.AUDIT_EXPORT,
+        "Export the audit trail",
+        query=AuditExport,
+        ok=(200, "audit_export"),
+    ),
+    "/api/v1/openapi.json": Route(
+        "GET", openapi_json, Action.API_DESCRIBE, "This document", ok=(200, "document")
     ),
 }
 
 
 def setup_routes(app: web.Application) -> None:
+    from handlers.openapi import openapi_document
+
+    app[OPENAPI] = openapi_document(ROUTES)
     for path, route in ROUTES.items():
         app.router.add_route(route.method, path, route.handler)

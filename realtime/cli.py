@@ -74,6 +74,30 @@ def cmd_permissions_doc(args: argparse.Namespace) -> None:
     log.info("wrote %s", args.output)
 
 
+def cmd_api_docs(args: argparse.Namespace) -> None:
+    """Write docs/openapi.json and docs/asyncapi.json from the code."""
+    for path, text in api_documents().items():
+        (args.output_dir / path).write_text(text)
+        log.info("wrote %s", args.output_dir / path)
+
+
+def api_documents() -> dict[str, str]:
+    """The generated API descriptions, as the files docs/ keeps (a test compares them)."""
+    import json
+
+    from handlers.asyncapi import asyncapi_document
+    from handlers.openapi import openapi_document
+    from handlers.rest_routes import ROUTES
+
+    def text(document: dict[str, Any]) -> str:
+        return json.dumps(document, indent=2, sort_keys=True, default=str) + "\n"
+
+    return {
+        "openapi.json": text(openapi_document(ROUTES)),
+        "asyncapi.json": text(asyncapi_document()),
+    }
+
+
 def permissions_markdown() -> str:
     """The permission table, then which socket event and REST route is which action."""
     from domain.permissions import render_markdown
@@ -268,6 +292,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         p.add_argument("--host", default=None)
         p.add_argument("--port", type=int, default=None)
     serve.add_argument("--migrate", action="store_true", help="apply migrations first")
+    api_docs = sub.add_parser("api-docs", help="write docs/openapi.json and docs/asyncapi.json")
+    api_docs.add_argument("--output-dir", type=Path, default=Path("docs"))
     sub.add_parser("worker", help="run the faust worker (audit, notifications)")
     sub.add_parser("relay", help="run only the outbox relay")
     audit = sub.add_parser("audit", help="audit log tools")
@@ -278,13 +304,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     doc.add_argument("--output", type=Path, default=Path("docs/permissions.md"))
     args = parser.parse_args(argv)
     logs = LogSettings()
-    default_format = "text" if args.command in ("dev", "permissions-doc") else "json"
+    default_format = "text" if args.command in ("dev", "permissions-doc", "api-docs") else "json"
     configure_logging(logs.log_level, logs.log_format or default_format)
     commands = {
         "dev": cmd_dev,
         "serve": cmd_serve,
         "migrate": cmd_migrate,
         "worker": cmd_worker,
+        "api-docs": cmd_api_docs,
         "relay": cmd_relay,
         "audit": cmd_audit_verify,
         "permissions-doc": cmd_permissions_doc,
