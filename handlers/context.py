@@ -11,6 +11,7 @@ from aiohttp import web
 
 from application.context import set_request
 from domain.integration import Origin
+from handlers.observe import RECORDER
 
 log = logging.getLogger("boardroom.access")
 
@@ -51,6 +52,12 @@ async def request_context_middleware(request: web.Request, handler: Any) -> web.
         status = exc.status
         raise
     finally:
+        seconds = time.perf_counter() - started
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "(unmatched)"
+        recorder = request.app.get(RECORDER)
+        if recorder is not None:
+            recorder.http_request(route, request.method, status, seconds)
         # The access log: method, path (never the query string), status, duration.
         log.info(
             "%s %s %s",
@@ -61,6 +68,6 @@ async def request_context_middleware(request: web.Request, handler: Any) -> web.
                 "http_method": request.method,
                 "path": request.path,
                 "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "duration_ms": round(seconds * 1000, 2),
             },
         )

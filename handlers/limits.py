@@ -68,6 +68,11 @@ class ConnectionLimits:
         self._connection_buckets: dict[str, TokenBucket] = {}
         self._account_buckets: dict[UUID, TokenBucket] = {}
 
+    @property
+    def connections(self) -> int:
+        """Connections this instance holds."""
+        return len(self._users)
+
     def admit(self, sid: str, user_id: UUID) -> None:
         """Take the connection, or raise why not: ``Unavailable`` (overloaded) or
         ``RateLimited`` (too many connections of this account)."""

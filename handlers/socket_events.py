@@ -35,6 +35,7 @@ from domain.permissions import Action
 from handlers.context import client_ip
 from handlers.errors import error_ack
 from handlers.limits import ConnectionLimits
+from handlers.observe import NullRecorder, Recorder
 from handlers.session_expiry import SESSION_EXPIRED, SessionExpiry
 from rooms.broadcaster import RoomBroadcaster
 from rooms.connections import ConnectionRegistry
@@ -176,6 +177,7 @@ class SocketHandlers:
         limits: ConnectionLimits,
         presence: PresenceTracker,
         expiry_grace_seconds: float = 30.0,
+        recorder: Recorder | None = None,
     ) -> None:
         self._sio = sio
         self._auth = auth
@@ -189,6 +191,7 @@ class SocketHandlers:
         self._connections = connections
         self._limits = limits
         self._presence = presence
+        self._recorder: Recorder = recorder or NullRecorder()
         self._expiry = SessionExpiry(
             lambda sid, data: self._sio.emit(SESSION_EXPIRED, data, to=sid),
             lambda sid: self._sio.disconnect(sid),
@@ -403,13 +406,13 @@ class SocketHandlers:
         async def handle(sid: str, *args: Any) -> Reply:
             started = time.perf_counter()
             reply = await self._handle(event_name, model, call, sid, args)
+            seconds = time.perf_counter() - started
+            outcome = "ok" if reply["ok"] else reply["error"]["code"]
+            self._recorder.socket_event(event_name, outcome, seconds)
             log.debug(
                 "handled %s",
                 event_name,
-                extra={
-                    "outcome": "ok" if reply["ok"] else reply["error"]["code"],
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
+                extra={"outcome": outcome, "duration_ms": round(seconds * 1000, 2)},
             )
             return reply
 

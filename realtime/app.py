@@ -7,6 +7,7 @@ and closes when it stops (ADR 0001).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -32,12 +33,14 @@ from handlers.context import request_context_middleware
 from handlers.errors import error_middleware
 from handlers.jsonbody import json_response
 from handlers.limits import ConnectionLimits, LimitSettings, LoopLag
+from handlers.observe import RECORDER
 from handlers.rest_audit import AUDIT_SERVICE
 from handlers.rest_routes import setup_routes
 from handlers.socket_events import SocketHandlers
 from persistence import outbox
 from persistence.db import make_pool
 from realtime import jsoncodec
+from realtime.metrics import Metrics
 from realtime.packets import TolerantPacket
 from realtime.settings import Settings
 from realtime.websocket import disable_compression
@@ -66,6 +69,8 @@ REDIS: web.AppKey[redis.Redis] = web.AppKey("redis", redis.Redis)
 RELAY: web.AppKey[OutboxRelay] = web.AppKey("relay", OutboxRelay)
 LOOP_LAG: web.AppKey[LoopLag] = web.AppKey("loop_lag", LoopLag)
 PRESENCE: web.AppKey[PresenceTracker] = web.AppKey("presence", PresenceTracker)
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
+OUTBOX_GAUGE: web.AppKey[dict[str, float]] = web.AppKey("outbox_gauge", dict)
 
 
 def make_socketio_server(settings: Settings) -> socketio.AsyncServer:
@@ -144,6 +149,20 @@ async def create_app(settings: Settings) -> web.Application:
     details = TaskDetailsService(writes)
     reads = ReadService(pool)
     notifications = NotificationService(pool)
+    limits = ConnectionLimits(
+        LimitSettings(
+            per_connection=(settings.rate_limit_per_second, settings.rate_limit_burst),
+            per_account=(
+                settings.rate_limit_account_per_second,
+                settings.rate_limit_account_burst,
+            ),
+            max_per_user=settings.max_connections_per_user,
+            max_connections=settings.max_connections,
+            max_loop_lag=settings.max_loop_lag_ms / 1000,
+        ),
+        lag,
+    )
+    metrics = _metrics(app, pool, limits, lag)
     SocketHandlers(
         sio,
         auth_service,
@@ -155,24 +174,14 @@ async def create_app(settings: Settings) -> web.Application:
         WebhookService(pool, settings.webhook_allow_private),
         rooms,
         connections,
-        limits=ConnectionLimits(
-            LimitSettings(
-                per_connection=(settings.rate_limit_per_second, settings.rate_limit_burst),
-                per_account=(
-                    settings.rate_limit_account_per_second,
-                    settings.rate_limit_account_burst,
-                ),
-                max_per_user=settings.max_connections_per_user,
-                max_connections=settings.max_connections,
-                max_loop_lag=settings.max_loop_lag_ms / 1000,
-            ),
-            lag,
-        ),
+        limits=limits,
         presence=presence,
         expiry_grace_seconds=settings.session_expiry_grace_seconds,
+        recorder=metrics,
     ).register()
 
     setup_routes(app)
+    app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     _setup_static(app, settings)
@@ -190,6 +199,86 @@ def _presence_store(app: web.Application, settings: Settings) -> PresenceStore:
     if REDIS in app:
         return RedisPresenceStore(app[REDIS], settings.redis_channel, settings.presence_ttl_seconds)
     return LocalPresenceStore()
+
+
+def _metrics(
+    app: web.Application, pool: asyncpg.Pool, limits: ConnectionLimits, lag: LoopLag
+) -> Metrics:
+    """The app's metrics, with gauges read at scrape time (the outbox backlog is refreshed
+    every few seconds in the background: a scrape must not query the database)."""
+    backlog: dict[str, float] = {"count": 0, "age": 0.0}
+    app[OUTBOX_GAUGE] = backlog
+    metrics = Metrics(
+        {
+            "boardroom_connected_sockets": (
+                "Socket.IO connections held",
+                lambda: limits.connections,
+            ),
+            "boardroom_event_loop_lag_seconds": (
+                "event-loop lag (worst recent)",
+                lambda: lag.seconds,
+            ),
+            "boardroom_db_pool_size": ("database connections open", lambda: _pool_size(pool)),
+            "boardroom_db_pool_idle": ("database connections idle", lambda: _pool_idle(pool)),
+            "boardroom_outbox_backlog": (
+                "integration events not yet relayed",
+                lambda: backlog["count"],
+            ),
+            "boardroom_outbox_oldest_seconds": (
+                "age of the oldest of them",
+                lambda: backlog["age"],
+            ),
+        }
+    )
+    app[METRICS] = metrics
+    app[RECORDER] = metrics
+    app.cleanup_ctx.append(_outbox_gauge_ctx)
+    app.on_cleanup.append(_shutdown_metrics)
+    return metrics
+
+
+def _pool_size(pool: asyncpg.Pool) -> int:
+    try:
+        return pool.get_size()
+    except Exception:  # not started yet, or closed
+        return 0
+
+
+def _pool_idle(pool: asyncpg.Pool) -> int:
+    try:
+        return pool.get_idle_size()
+    except Exception:
+        return 0
+
+
+async def _outbox_gauge_ctx(app: web.Application) -> AsyncIterator[None]:
+    async def refresh() -> None:
+        while True:
+            try:
+                async with app[POOL].acquire(timeout=2) as conn:
+                    found = await outbox.backlog(conn)
+                app[OUTBOX_GAUGE].update(count=found.count, age=found.oldest_age_seconds)
+            except Exception as exc:
+                log.debug("outbox gauge not refreshed: %s", exc)
+            await asyncio.sleep(5)
+
+    task = asyncio.create_task(refresh(), name="outbox-gauge")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _shutdown_metrics(app: web.Application) -> None:
+    app[METRICS].shutdown()
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    """Prometheus text exposition of this instance's metrics."""
+    return web.Response(
+        body=request.app[METRICS].exposition(),
+        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
+    )
 
 
 async def _start_presence(app: web.Application) -> None:
