@@ -485,3 +485,16 @@ class WebhookDeliveries(Command):
     webhook_id: UUID
     before: AwareDatetime | None = None
     limit: int = Field(default=50, ge=1, le=100)
+
+
+# --- bulk export (REST) -----------------------------------------------------------------------
+
+
+class ExportProject(Command):
+    project_id: UUID
+    format: Literal["json", "csv"] = "json"
+
+
+class ExportWorkspace(Command):
+    workspace_id: UUID
+    format: Literal["json", "csv"] = "json"

@@ -43,6 +43,8 @@ class SecurityEventType(StrEnum):
     PROJECT_ROLE_SET = "project_member.role_set"
     PROJECT_ROLE_REMOVED = "project_member.role_removed"
     AUDIT_EXPORTED = "audit.exported"
+    PROJECT_EXPORTED = "export.project"
+    WORKSPACE_EXPORTED = "export.workspace"
     WEBHOOK_CREATED = "webhook.created"
     WEBHOOK_DELETED = "webhook.deleted"
 

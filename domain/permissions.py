@@ -72,6 +72,8 @@ class Action(StrEnum):
     NOTIFICATIONS = "notifications"
     AUDIT_READ = "audit.read"
     WEBHOOK_MANAGE = "webhook.manage"
+    PROJECT_EXPORT = "project.export"
+    WORKSPACE_EXPORT = "workspace.export"
     AUDIT_EXPORT = "audit.export"
 
 
@@ -143,6 +145,12 @@ PERMISSIONS: Mapping[Action, Rule] = {
     ),
     Action.SEARCH: Rule(
         Scope.WORKSPACE, _ALL_WS, "full-text search (results only from readable projects)"
+    ),
+    Action.PROJECT_EXPORT: Rule(
+        Scope.PROJECT, _MANAGERS, "export the whole project as JSON or CSV (audited)"
+    ),
+    Action.WORKSPACE_EXPORT: Rule(
+        Scope.WORKSPACE, _WS_ADMINS, "export every project of the workspace (audited)"
     ),
     Action.WEBHOOK_MANAGE: Rule(
         Scope.PROJECT, _MANAGERS, "add, list and remove webhooks; read their delivery log"

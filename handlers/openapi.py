@@ -68,6 +68,12 @@ _RESPONSES: dict[str, dict[str, Any]] = {
         }
     },
     "document": {"content": {"application/json": {"schema": {"type": "object"}}}},
+    "export": {
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/csv": {"schema": {"type": "string"}},
+        }
+    },
 }
 
 

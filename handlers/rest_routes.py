@@ -17,13 +17,15 @@ from domain.commands import (
     AuditExport,
     AuditQuery,
     ChangePassword,
+    ExportProject,
+    ExportWorkspace,
     Login,
     Logout,
     Refresh,
     Register,
 )
 from domain.permissions import Action
-from handlers import rest_audit, rest_auth
+from handlers import rest_audit, rest_auth, rest_export
 from handlers.jsonbody import json_response
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -93,6 +95,22 @@ ROUTES: dict[str, Route] = {
         "Export the audit trail",
         query=AuditExport,
         ok=(200, "audit_export"),
+    ),
+    "/api/v1/projects/{project_id}/export": Route(
+        "GET",
+        rest_export.export_project,
+        Action.PROJECT_EXPORT,
+        "Export a project (streamed JSON or CSV)",
+        query=ExportProject,
+        ok=(200, "export"),
+    ),
+    "/api/v1/workspaces/{workspace_id}/export": Route(
+        "GET",
+        rest_export.export_workspace,
+        Action.WORKSPACE_EXPORT,
+        "Export every project of a workspace (streamed JSON or CSV)",
+        query=ExportWorkspace,
+        ok=(200, "export"),
     ),
     "/api/v1/openapi.json": Route(
         "GET", openapi_json, Action.API_DESCRIBE, "This document", ok=(200, "document")

@@ -20,6 +20,7 @@ from aiohttp import web
 from application.audit_service import AuditService
 from application.auth_service import AuthService, LoginThrottle
 from application.board_service import BoardService
+from application.export_service import ExportService
 from application.membership_service import MembershipService
 from application.notification_service import NotificationService
 from application.project_writes import ProjectWrites
@@ -35,6 +36,7 @@ from handlers.jsonbody import json_response
 from handlers.limits import ConnectionLimits, LimitSettings, LoopLag
 from handlers.observe import RECORDER
 from handlers.rest_audit import AUDIT_SERVICE
+from handlers.rest_export import EXPORT_SERVICE
 from handlers.rest_routes import setup_routes
 from handlers.socket_events import SocketHandlers
 from persistence import outbox
@@ -145,6 +147,7 @@ async def create_app(settings: Settings) -> web.Application:
     membership = MembershipService(pool, live)
     app[AUTH_SERVICE] = auth_service
     app[AUDIT_SERVICE] = AuditService(pool)
+    app[EXPORT_SERVICE] = ExportService(pool)
     app[BOARD_SERVICE] = board
     details = TaskDetailsService(writes)
     reads = ReadService(pool)
