@@ -21,9 +21,10 @@ from application.access import readers
 from application.ports import NotificationPusher
 from domain import commands as c
 from domain.integration import IntegrationEvent
+from domain.mentions import mentioned_ids, render_mentions
 from domain.models import Notification, NotificationPreferences
 from domain.notification_rules import Reason, recipients, task_of, uuids
-from persistence import notifications, projects, reminders, tasks
+from persistence import notifications, projects, reminders, tasks, users
 from persistence.db import Connection
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class NotificationService:
             allowed = set(await readers(conn, project, sorted(candidates)))
             chosen = recipients(event.type, event.data, event.actor_id, watchers, allowed)
             task_id = task_of(event.data)
-            summary = _summary(event)
+            summary = await _summary(conn, event)
             if chosen and task_id and "task_title" not in summary:
                 task = await tasks.get(conn, task_id, project.id)
                 if task is not None:  # the title now, for events that carry only the id
@@ -211,13 +212,16 @@ def _named_users(data: dict[str, Any]) -> set[UUID]:
     return set(uuids([data.get("user_id"), *(data.get("mentions") or [])]))
 
 
-def _summary(event: IntegrationEvent) -> dict[str, Any]:
-    """What a notification shows without another lookup: the event's seq and a short text."""
+async def _summary(conn: Connection, event: IntegrationEvent) -> dict[str, Any]:
+    """What a notification shows without another lookup: the event's seq and a short text
+    (mentions in a comment written as ``@Name``)."""
     summary: dict[str, Any] = {"seq": event.seq}
     task = event.data.get("task")
     if isinstance(task, dict) and "title" in task:
         summary["task_title"] = task["title"]
     comment = event.data.get("comment")
     if isinstance(comment, dict) and "body" in comment:
-        summary["comment_excerpt"] = str(comment["body"])[:200]
+        body = str(comment["body"])
+        names = await users.display_names(conn, mentioned_ids(body))
+        summary["comment_excerpt"] = render_mentions(body, names)[:200]
     return summary

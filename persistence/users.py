@@ -74,3 +74,12 @@ async def lock_password_hash(conn: Connection, user_id: UUID) -> str | None:
 
 async def set_password_hash(conn: Connection, user_id: UUID, password_hash: str) -> None:
     await conn.execute(_SET_HASH, user_id, password_hash)
+
+
+_NAMES = "SELECT id, display_name FROM users WHERE id = ANY($1::uuid[])"
+
+
+async def display_names(conn: Connection, user_ids: list[UUID]) -> dict[UUID, str]:
+    if not user_ids:
+        return {}
+    return {r["id"]: r["display_name"] for r in await conn.fetch(_NAMES, user_ids)}

@@ -145,3 +145,13 @@ def test_docs_events_lists_every_event_type():
     text = (Path(__file__).resolve().parent.parent / "docs" / "events.md").read_text()
     missing = [t.value for t in [*EventType, *SecurityEventType] if f"`{t.value}`" not in text]
     assert missing == []
+
+
+def test_mentions_are_written_with_names_in_plain_text():
+    from domain.mentions import render_mentions
+
+    known, unknown = uuid.uuid4(), uuid.uuid4()
+    text = f"<@{known}> and <@{unknown}>, see <@not-a-uuid-at-all-but-36-chars-long!!>"
+    assert render_mentions(text, {known: "Ann"}) == (
+        f"@Ann and <@{unknown}>, see <@not-a-uuid-at-all-but-36-chars-long!!>"
+    )

@@ -636,6 +636,8 @@ async def test_email_digests_reach_each_user_once_and_respect_preferences(
         "- commented: Write the launch post",
     ]
     assert all(m["Subject"].startswith("Boardroom: ") for m in smtp.to(assignee))
+    mails = "".join(m.get_content() for m in smtp.to(assignee))
+    assert '"@Mentioned please proofread"' in mails  # the mention written with the name
     assert smtp.to(accounts["mentioned"].email) == []  # e-mail turned off
     # Read notifications are not e-mailed.
     assert (
