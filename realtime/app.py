@@ -116,64 +116,26 @@ async def create_app(settings: Settings) -> web.Application:
     connections = _connection_registry(app, settings)
     live = LiveAccess(sio, connections)
 
-    assert settings.jwt_secret is not None
-    passwords = Passwords(PasswordPolicy(settings.argon2_memory_kib, settings.argon2_time_cost))
-    access = AccessTokens(settings.jwt_secret, settings.access_token_ttl_seconds)
-    auth_service = AuthService(
-        pool,
-        passwords,
-        access,
-        timedelta(seconds=settings.refresh_token_ttl_seconds),
-        live,
-        DeviceTokens(settings.jwt_secret),
-        LoginThrottle(settings.login_failures_per_hour, settings.login_device_failures_per_hour),
-    )
+    auth_service = _auth_service(settings, pool, live)
     rooms = RoomBroadcaster(sio)
-    lag = LoopLag()
-    presence = PresenceTracker(
-        sio,
-        _presence_store(app, settings),
-        ttl=settings.presence_ttl_seconds,
-        heartbeat=settings.presence_ttl_seconds / 3,
-    )
-    app[PRESENCE] = presence
-    app.on_startup.append(_start_presence)
-    app.on_shutdown.append(_stop_presence)
-    app[LOOP_LAG] = lag
-    app.on_startup.append(_start_lag_monitor)
-    app.on_cleanup.append(_stop_lag_monitor)
+    lag = _loop_lag(app)
+    presence = _presence(app, sio, settings)
     writes = ProjectWrites(pool, rooms)
     board = BoardService(pool, writes, settings.replay_window_events)
-    membership = MembershipService(pool, live)
     app[AUTH_SERVICE] = auth_service
     app[AUDIT_SERVICE] = AuditService(pool)
     app[EXPORT_SERVICE] = ExportService(pool)
     app[BOARD_SERVICE] = board
-    details = TaskDetailsService(writes)
-    reads = ReadService(pool)
-    notifications = NotificationService(pool)
-    limits = ConnectionLimits(
-        LimitSettings(
-            per_connection=(settings.rate_limit_per_second, settings.rate_limit_burst),
-            per_account=(
-                settings.rate_limit_account_per_second,
-                settings.rate_limit_account_burst,
-            ),
-            max_per_user=settings.max_connections_per_user,
-            max_connections=settings.max_connections,
-            max_loop_lag=settings.max_loop_lag_ms / 1000,
-        ),
-        lag,
-    )
+    limits = _connection_limits(settings, lag)
     metrics = _metrics(app, pool, limits, lag)
     SocketHandlers(
         sio,
         auth_service,
         board,
-        membership,
-        details,
-        reads,
-        notifications,
+        MembershipService(pool, live),
+        TaskDetailsService(writes),
+        ReadService(pool),
+        NotificationService(pool),
         WebhookService(pool, settings.webhook_allow_private),
         rooms,
         connections,
@@ -189,13 +151,70 @@ async def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/readyz", readyz)
     _setup_static(app, settings)
     app.cleanup_ctx.append(_pool_ctx)
+    _relay(app, settings)
+    app.on_shutdown.append(_disconnect_sockets)
+    return app
+
+
+def _auth_service(settings: Settings, pool: asyncpg.Pool, live: LiveAccess) -> AuthService:
+    assert settings.jwt_secret is not None
+    return AuthService(
+        pool,
+        Passwords(PasswordPolicy(settings.argon2_memory_kib, settings.argon2_time_cost)),
+        AccessTokens(settings.jwt_secret, settings.access_token_ttl_seconds),
+        timedelta(seconds=settings.refresh_token_ttl_seconds),
+        live,
+        DeviceTokens(settings.jwt_secret),
+        LoginThrottle(settings.login_failures_per_hour, settings.login_device_failures_per_hour),
+    )
+
+
+def _loop_lag(app: web.Application) -> LoopLag:
+    """The event-loop lag monitor, sampling while the app runs."""
+    lag = app[LOOP_LAG] = LoopLag()
+    app.on_startup.append(_start_lag_monitor)
+    app.on_cleanup.append(_stop_lag_monitor)
+    return lag
+
+
+def _presence(
+    app: web.Application, sio: socketio.AsyncServer, settings: Settings
+) -> PresenceTracker:
+    """Presence in Redis when configured (else in the process), refreshed while the app runs."""
+    presence = app[PRESENCE] = PresenceTracker(
+        sio,
+        _presence_store(app, settings),
+        ttl=settings.presence_ttl_seconds,
+        heartbeat=settings.presence_ttl_seconds / 3,
+    )
+    app.on_startup.append(_start_presence)
+    app.on_shutdown.append(_stop_presence)
+    return presence
+
+
+def _connection_limits(settings: Settings, lag: LoopLag) -> ConnectionLimits:
+    return ConnectionLimits(
+        LimitSettings(
+            per_connection=(settings.rate_limit_per_second, settings.rate_limit_burst),
+            per_account=(
+                settings.rate_limit_account_per_second,
+                settings.rate_limit_account_burst,
+            ),
+            max_per_user=settings.max_connections_per_user,
+            max_connections=settings.max_connections,
+            max_loop_lag=settings.max_loop_lag_ms / 1000,
+        ),
+        lag,
+    )
+
+
+def _relay(app: web.Application, settings: Settings) -> None:
+    """An outbox relay beside the server when a broker is configured (ADR 0017)."""
     if settings.kafka_url and settings.outbox_relay:
         app[RELAY] = OutboxRelay(relay_config(settings))
         app.cleanup_ctx.append(_relay_ctx)
     elif not settings.kafka_url:
         log.warning("KAFKA_URL is not set: integration events wait in the outbox")
-    app.on_shutdown.append(_disconnect_sockets)
-    return app
 
 
 def _presence_store(app: web.Application, settings: Settings) -> PresenceStore:
