@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from domain.models import Notification, ProjectEvent
-from handlers.errors import HTTP_STATUS
+from handlers.errors import ERROR_OBJECT_SCHEMA
 from handlers.socket_events import EVENTS
 
 _REF = "#/components/schemas/{model}"
@@ -39,15 +39,7 @@ _ACK = {
             "required": ["ok", "error"],
             "properties": {
                 "ok": {"const": False},
-                "error": {
-                    "type": "object",
-                    "required": ["code", "message"],
-                    "properties": {
-                        "code": {"type": "string", "enum": sorted(HTTP_STATUS)},
-                        "message": {"type": "string"},
-                        "details": {},
-                    },
-                },
+                "error": ERROR_OBJECT_SCHEMA,
             },
         },
     ]

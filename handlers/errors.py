@@ -28,6 +28,17 @@ HTTP_STATUS = {
     "unavailable": 503,
 }
 
+# The error object of the wire contract as a JSON schema (for the API descriptions).
+ERROR_OBJECT_SCHEMA = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string", "enum": sorted(HTTP_STATUS)},
+        "message": {"type": "string"},
+        "details": {},
+    },
+}
+
 
 def invalid_payload(exc: ValidationError) -> InvalidPayload:
     """One entry per offending field, named by its dotted path."""

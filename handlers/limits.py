@@ -106,22 +106,20 @@ class ConnectionLimits:
         bucket = self._connection_buckets.get(sid)
         if bucket is None:
             bucket = self._connection_buckets[sid] = TokenBucket(*self._settings.per_connection)
-        wait = bucket.take(now)
-        if wait:
-            raise RateLimited(
-                f"Too many events on this connection; retry in {wait:.2f} s.", round(wait, 3)
-            )
+        _spend(bucket, now, "on this connection")
         user_id = self._users.get(sid)
         if user_id is None:
             return
         account = self._account_buckets.get(user_id)
         if account is None:
             account = self._account_buckets[user_id] = TokenBucket(*self._settings.per_account)
-        wait = account.take(now)
-        if wait:
-            raise RateLimited(
-                f"Too many events from this account; retry in {wait:.2f} s.", round(wait, 3)
-            )
+        _spend(account, now, "from this account")
+
+
+def _spend(bucket: TokenBucket, now: float, whose: str) -> None:
+    wait = bucket.take(now)
+    if wait:
+        raise RateLimited(f"Too many events {whose}; retry in {wait:.2f} s.", round(wait, 3))
 
 
 def _overloaded(why: str) -> Unavailable:

@@ -8,25 +8,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from domain.permissions import PERMISSIONS, Scope
-from handlers.errors import HTTP_STATUS
+from handlers.errors import ERROR_OBJECT_SCHEMA
 
 _REF = "#/components/schemas/{model}"
 
-_ERROR = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {
-                "code": {"type": "string", "enum": sorted(HTTP_STATUS)},
-                "message": {"type": "string"},
-                "details": {},
-            },
-        }
-    },
-}
+_ERROR = {"type": "object", "required": ["error"], "properties": {"error": ERROR_OBJECT_SCHEMA}}
 _SESSION = {
     "type": "object",
     "required": ["user", "access_token", "refresh_token", "token_type", "expires_in"],

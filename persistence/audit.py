@@ -10,30 +10,15 @@ from uuid import UUID
 
 from pypika import Order
 
+from domain.audit_chain import HASHED_FIELDS
 from persistence.db import Connection
 from persistence.sql import Query, audit_heads, audit_log, p
 
 a = audit_log
 h = audit_heads
 
-COLUMNS = (
-    "chain_id",
-    "seq",
-    "event_id",
-    "kind",
-    "type",
-    "occurred_at",
-    "recorded_at",
-    "actor_id",
-    "workspace_id",
-    "project_id",
-    "outcome",
-    "origin",
-    "correlation_id",
-    "data",
-    "prev_hash",
-    "hash",
-)
+# The recorded fields (what the chain hashes), then the links of the chain.
+COLUMNS = (*HASHED_FIELDS, "prev_hash", "hash")
 
 _EXISTS = str(Query.from_(a).select(a.seq).where(a.event_id == p(1)))
 _OPEN_HEAD = str(

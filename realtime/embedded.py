@@ -110,13 +110,19 @@ class EmbeddedRedis:
         raise RuntimeError("embedded Redis did not start within 10 s")
 
     def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-            self._process = None
+        _stop(self._process)
+        self._process = None
+
+
+def _stop(process: subprocess.Popen[bytes] | None) -> None:
+    """Terminate a child service, and kill it if it has not exited within 5 s."""
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def _wait_for_port(port: int, seconds: float) -> bool:
@@ -169,10 +175,5 @@ class EmbeddedKafka:
         return url
 
     def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-            self._process = None
+        _stop(self._process)
+        self._process = None
