@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +11,7 @@ from aiohttp import web
 from application.audit_service import AuditService
 from domain.commands import AuditExport, AuditQuery
 from handlers.bearer import authenticated_user
+from handlers.downloads import csv_chunks, send_download
 from handlers.jsonbody import json_response
 
 AUDIT_SERVICE: web.AppKey[AuditService] = web.AppKey("audit_service", AuditService)
@@ -49,21 +48,10 @@ async def export_audit(request: web.Request) -> web.StreamResponse:
     user_id = await authenticated_user(request)
     cmd = AuditExport.model_validate(_params(request))
     entries = await request.app[AUDIT_SERVICE].export(user_id, cmd)
-    name = f"audit-{cmd.workspace_id}.{cmd.format}"
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/csv; charset=utf-8"
-            if cmd.format == "csv"
-            else "application/json",
-            "Content-Disposition": f'attachment; filename="{name}"',
-        }
+    chunks = csv_chunks(CSV_COLUMNS, _csv_rows(entries)) if cmd.format == "csv" else _json(entries)
+    return await send_download(
+        request, f"audit-{cmd.workspace_id}.{cmd.format}", cmd.format, chunks
     )
-    await response.prepare(request)
-    chunks = _csv(entries) if cmd.format == "csv" else _json(entries)
-    async for chunk in chunks:
-        await response.write(chunk)
-    await response.write_eof()
-    return response
 
 
 async def _json(entries: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
@@ -75,21 +63,11 @@ async def _json(entries: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
     yield b"\n]\n"
 
 
-async def _csv(entries: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+async def _csv_rows(entries: AsyncIterator[dict[str, Any]]) -> AsyncIterator[list[str]]:
     async for entry in entries:
-        writer.writerow(
-            [
-                orjson.dumps(entry[c], default=str).decode()
-                if isinstance(entry[c], dict)
-                else ("" if entry[c] is None else str(entry[c]))
-                for c in CSV_COLUMNS
-            ]
-        )
-        if buffer.tell() > 64 * 1024:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()
+        yield [
+            orjson.dumps(entry[c], default=str).decode()
+            if isinstance(entry[c], dict)
+            else ("" if entry[c] is None else str(entry[c]))
+            for c in CSV_COLUMNS
+        ]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import orjson
@@ -13,12 +11,12 @@ from aiohttp import web
 from application.export_service import ExportService, ProjectPart
 from domain.commands import ExportProject, ExportWorkspace
 from handlers.bearer import authenticated_user
+from handlers.downloads import csv_chunks, send_download
 from persistence.export import TASK_FIELDS
 
 EXPORT_SERVICE: web.AppKey[ExportService] = web.AppKey("export_service", ExportService)
 
 CSV_FIELDS = ("project_id", "project_name", *TASK_FIELDS)
-_FLUSH_BYTES = 64 * 1024
 
 
 async def export_project(request: web.Request) -> web.StreamResponse:
@@ -27,7 +25,7 @@ async def export_project(request: web.Request) -> web.StreamResponse:
         {**request.query, "project_id": request.match_info["project_id"]}
     )
     parts = await request.app[EXPORT_SERVICE].project(user_id, cmd)
-    return await _send(request, f"project-{cmd.project_id}", cmd.format, {}, parts)
+    return await _send(request, f"project-{cmd.project_id}.{cmd.format}", cmd.format, {}, parts)
 
 
 async def export_workspace(request: web.Request) -> web.StreamResponse:
@@ -36,33 +34,20 @@ async def export_workspace(request: web.Request) -> web.StreamResponse:
         {**request.query, "workspace_id": request.match_info["workspace_id"]}
     )
     head, parts = await request.app[EXPORT_SERVICE].workspace(user_id, cmd)
-    return await _send(request, f"workspace-{cmd.workspace_id}", cmd.format, head, parts)
+    return await _send(
+        request, f"workspace-{cmd.workspace_id}.{cmd.format}", cmd.format, head, parts
+    )
 
 
-async def _send(
+def _send(
     request: web.Request,
-    name: str,
+    filename: str,
     fmt: str,
     head: dict[str, Any],
     parts: AsyncIterator[ProjectPart],
-) -> web.StreamResponse:
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/csv; charset=utf-8" if fmt == "csv" else "application/json",
-            "Content-Disposition": f'attachment; filename="{name}.{fmt}"',
-        }
-    )
-    await response.prepare(request)
-    chunks = _csv(parts) if fmt == "csv" else _json(head, parts)
-    buffer = bytearray()
-    async for chunk in chunks:
-        buffer += chunk
-        if len(buffer) >= _FLUSH_BYTES:
-            await response.write(bytes(buffer))
-            buffer.clear()
-    await response.write(bytes(buffer))
-    await response.write_eof()
-    return response
+) -> Awaitable[web.StreamResponse]:
+    chunks = csv_chunks(CSV_FIELDS, _csv_rows(parts)) if fmt == "csv" else _json(head, parts)
+    return send_download(request, filename, fmt, chunks)
 
 
 def _dumps(value: Any) -> bytes:
@@ -85,22 +70,12 @@ async def _json(head: dict[str, Any], parts: AsyncIterator[ProjectPart]) -> Asyn
     yield b"]}\n"
 
 
-async def _csv(parts: AsyncIterator[ProjectPart]) -> AsyncIterator[bytes]:
+async def _csv_rows(parts: AsyncIterator[ProjectPart]) -> AsyncIterator[list[str]]:
     """One row per task, with its project; lists are semicolon-separated ids."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_FIELDS)
     async for part in parts:
         project = part.header["project"]
         async for task in part.tasks:
-            writer.writerow(
-                [project["id"], project["name"]] + [_cell(task[field]) for field in TASK_FIELDS]
-            )
-            if out.tell() >= _FLUSH_BYTES:
-                yield out.getvalue().encode()
-                out.seek(0)
-                out.truncate()
-    yield out.getvalue().encode()
+            yield [project["id"], project["name"]] + [_cell(task[f]) for f in TASK_FIELDS]
 
 
 def _cell(value: Any) -> str:
