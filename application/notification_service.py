@@ -39,17 +39,21 @@ class NotificationService:
         """Store and push the notifications ``event`` causes; the number stored now."""
         if event.kind != "project" or event.project_id is None:
             return 0
+        watchers = uuids(event.context.get("watchers"))
+        candidates = set(watchers) | _named_users(event.data)
+        if not candidates:  # most events name nobody and concern no watched task
+            return 0
         async with self._pool.acquire() as conn, conn.transaction():
             project = await projects.by_id(conn, event.project_id)
             if project is None:  # deleted since: nobody left to tell
                 return 0
-            watchers = uuids(event.context.get("watchers"))
-            candidates = set(watchers) | _named_users(event.data)
             allowed = set(await readers(conn, project, sorted(candidates)))
             chosen = recipients(event.type, event.data, event.actor_id, watchers, allowed)
+            if not chosen:
+                return 0
             task_id = task_of(event.data)
             summary = await _summary(conn, event)
-            if chosen and task_id and "task_title" not in summary:
+            if task_id and "task_title" not in summary:
                 task = await tasks.get(conn, task_id, project.id)
                 if task is not None:  # the title now, for events that carry only the id
                     summary["task_title"] = task.title

@@ -409,11 +409,12 @@ class SocketHandlers:
             seconds = time.perf_counter() - started
             outcome = "ok" if reply["ok"] else reply["error"]["code"]
             self._recorder.socket_event(event_name, outcome, seconds)
-            log.debug(
-                "handled %s",
-                event_name,
-                extra={"outcome": outcome, "duration_ms": round(seconds * 1000, 2)},
-            )
+            if log.isEnabledFor(logging.DEBUG):  # hot path: build the extras only when logged
+                log.debug(
+                    "handled %s",
+                    event_name,
+                    extra={"outcome": outcome, "duration_ms": round(seconds * 1000, 2)},
+                )
             return reply
 
         return handle
