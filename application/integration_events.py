@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from uuid import UUID
 
+from application import tracing
 from application.context import current_request
 from domain.integration import IntegrationEvent, SecurityEventType
 from domain.models import ProjectEvent
@@ -19,7 +20,12 @@ from persistence.db import Connection
 
 async def write(conn: Connection, event: IntegrationEvent) -> None:
     await outbox.add(
-        conn, event.event_id, event.topic.value, event.key, event.model_dump(mode="json")
+        conn,
+        event.event_id,
+        event.topic.value,
+        event.key,
+        event.model_dump(mode="json"),
+        tracing.capture(),
     )
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 import re
 import time
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from aiohttp import web
+from opentelemetry import trace
 
+from application import tracing
 from application.context import set_request
 from domain.integration import Origin
 from handlers.observe import RECORDER
@@ -16,6 +19,7 @@ from handlers.observe import RECORDER
 log = logging.getLogger("boardroom.access")
 
 REQUEST_ID_HEADER = "X-Request-ID"
+ENGINEIO_PATH = "/socket.io/"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -30,8 +34,8 @@ def client_ip(remote: str | None) -> str | None:
 
 @web.middleware
 async def request_context_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Give every REST request an origin and a correlation id (the caller's X-Request-ID when
-    it is sane, else a new one), echoed in the response."""
+    """Give every REST request an origin, a correlation id (the caller's X-Request-ID when
+    it is sane, else a new one, echoed in the response) and a span; then record it."""
     offered = request.headers.get(REQUEST_ID_HEADER, "")
     context = set_request(
         Origin(
@@ -41,33 +45,65 @@ async def request_context_middleware(request: web.Request, handler: Any) -> web.
         ),
         offered if _SANE_ID.match(offered) else None,
     )
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "(unmatched)"
     started = time.perf_counter()
     status = 500
-    try:
-        response: web.StreamResponse = await handler(request)
-        status = response.status
-        response.headers[REQUEST_ID_HEADER] = context.correlation_id
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        seconds = time.perf_counter() - started
-        resource = request.match_info.route.resource
-        route = resource.canonical if resource is not None else "(unmatched)"
-        recorder = request.app.get(RECORDER)
-        if recorder is not None:
-            recorder.http_request(route, request.method, status, seconds)
-        # The access log: method, path (never the query string), status, duration.
-        log.info(
-            "%s %s %s",
-            request.method,
-            request.path,
-            status,
-            extra={
-                "http_method": request.method,
-                "path": request.path,
-                "status": status,
-                "duration_ms": round(seconds * 1000, 2),
-            },
-        )
+    with _request_span(request, route, context.correlation_id) as span:
+        try:
+            response: web.StreamResponse = await handler(request)
+            status = response.status
+            response.headers[REQUEST_ID_HEADER] = context.correlation_id
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            span.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                span.set_status(trace.StatusCode.ERROR, str(status))
+            _record(request, route, status, time.perf_counter() - started)
+
+
+def _request_span(
+    request: web.Request, route: str, correlation_id: str
+) -> AbstractContextManager[trace.Span]:
+    """A span per request, in a trace of its own: a caller's ``traceparent`` is linked, not
+    adopted, so no client outside decides what we sample or joins our traces (ADR 0028).
+    Socket.IO's own transport requests get none; each event has its own span instead."""
+    if request.path.startswith(ENGINEIO_PATH):
+        return nullcontext(trace.INVALID_SPAN)
+    caller = trace.get_current_span(
+        tracing.context_from({k.lower(): v for k, v in request.headers.items()})
+    ).get_span_context()
+    return tracing.tracer.start_as_current_span(
+        f"{request.method} {route}",
+        context=tracing.NEW_TRACE,
+        kind=trace.SpanKind.SERVER,
+        links=[trace.Link(caller)] if caller.is_valid else None,
+        attributes={
+            "http.request.method": request.method,
+            "http.route": route,
+            "url.path": request.path,
+            "boardroom.correlation_id": correlation_id,
+        },
+    )
+
+
+def _record(request: web.Request, route: str, status: int, seconds: float) -> None:
+    """Metrics, and the access log: method, path (never the query string), status, duration."""
+    recorder = request.app.get(RECORDER)
+    if recorder is not None:
+        recorder.http_request(route, request.method, status, seconds)
+    log.info(
+        "%s %s %s",
+        request.method,
+        request.path,
+        status,
+        extra={
+            "http_method": request.method,
+            "path": request.path,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 2),
+        },
+    )

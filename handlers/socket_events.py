@@ -11,13 +11,16 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import socketio
+from opentelemetry import trace
 from pydantic import BaseModel
 
+from application import tracing
 from application.auth_service import AuthService
 from application.board_service import BoardService
 from application.context import set_request
@@ -157,6 +160,28 @@ def _logged(what: str) -> Iterator[None]:
         log.exception("%s failed", what)
 
 
+# Outcomes that are the server's fault, so their spans are marked as errors (a client's
+# invalid payload or missing permission is a correct answer, not a failed request).
+_SERVER_FAULTS = frozenset({"internal", "unavailable"})
+
+
+def _event_span(name: str, sid: str) -> AbstractContextManager[trace.Span]:
+    """A trace of its own for each Socket.IO event, named after it (the connection's task
+    would otherwise make every event of a connection one trace)."""
+    return tracing.tracer.start_as_current_span(
+        name,
+        context=tracing.NEW_TRACE,
+        kind=trace.SpanKind.SERVER,
+        attributes={"rpc.system": "socket.io", "rpc.method": name, "boardroom.sid": sid},
+    )
+
+
+def _record_outcome(span: trace.Span, outcome: str) -> None:
+    span.set_attribute("boardroom.outcome", outcome)
+    if outcome in _SERVER_FAULTS:
+        span.set_status(trace.StatusCode.ERROR, outcome)
+
+
 # What a client event whose JSON does not parse arrives as (realtime.packets.TolerantPacket).
 MALFORMED_EVENT = "boardroom:malformed"
 
@@ -209,6 +234,14 @@ class SocketHandlers:
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         """Authenticate with the access token of the ``auth`` payload, never the query string."""
+        with _event_span("connect", sid) as span:
+            try:
+                await self._connect(sid, environ, auth)
+            except socketio.exceptions.ConnectionRefusedError as exc:
+                _record_outcome(span, exc.error_args.get("data", {}).get("code", "refused"))
+                raise
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             claims = await self._auth.authenticate(token)
@@ -264,6 +297,10 @@ class SocketHandlers:
         )
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
+        with _event_span("disconnect", sid):
+            await self._disconnect(sid)
+
+    async def _disconnect(self, sid: str) -> None:
         self._limits.release(sid)
         self._expiry.forget(sid)
         with _logged("presence"):
@@ -405,16 +442,18 @@ class SocketHandlers:
     ) -> Callable[..., Awaitable[Reply]]:
         async def handle(sid: str, *args: Any) -> Reply:
             started = time.perf_counter()
-            reply = await self._handle(event_name, model, call, sid, args)
-            seconds = time.perf_counter() - started
-            outcome = "ok" if reply["ok"] else reply["error"]["code"]
-            self._recorder.socket_event(event_name, outcome, seconds)
-            if log.isEnabledFor(logging.DEBUG):  # hot path: build the extras only when logged
-                log.debug(
-                    "handled %s",
-                    event_name,
-                    extra={"outcome": outcome, "duration_ms": round(seconds * 1000, 2)},
-                )
+            with _event_span(event_name, sid) as span:
+                reply = await self._handle(event_name, model, call, sid, args)
+                seconds = time.perf_counter() - started
+                outcome = "ok" if reply["ok"] else reply["error"]["code"]
+                _record_outcome(span, outcome)
+                self._recorder.socket_event(event_name, outcome, seconds)
+                if log.isEnabledFor(logging.DEBUG):  # hot path: build the extras only when logged
+                    log.debug(
+                        "handled %s",
+                        event_name,
+                        extra={"outcome": outcome, "duration_ms": round(seconds * 1000, 2)},
+                    )
             return reply
 
         return handle
@@ -431,6 +470,7 @@ class SocketHandlers:
                     [{"field": "(payload)", "message": "expected an object"}],
                 )
             session = await self._sio.get_session(sid)
+            trace.get_current_span().set_attribute("enduser.id", str(session.get("user_id")))
             set_request(
                 session.get("origin") or Origin(transport="socket.io"),
                 sid=sid,

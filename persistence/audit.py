@@ -11,7 +11,7 @@ from uuid import UUID
 from pypika import Order
 
 from domain.audit_chain import HASHED_FIELDS
-from persistence.db import Connection
+from persistence.db import Connection, stream_rows
 from persistence.sql import Query, audit_heads, audit_log, p
 
 a = audit_log
@@ -66,7 +66,7 @@ async def chain_ids(conn: Connection) -> list[UUID]:
 
 async def rows(conn: Connection, chain_id: UUID) -> AsyncIterator[dict[str, Any]]:
     """A chain's rows in order, streamed with a cursor (inside a transaction)."""
-    async for record in conn.cursor(_ROWS, chain_id, prefetch=500):
+    async for record in stream_rows(conn, _ROWS, chain_id):
         yield dict(record)
 
 
@@ -116,5 +116,5 @@ async def page(conn: Connection, filters: Filters, limit: int) -> list[dict[str,
 async def stream(conn: Connection, filters: Filters) -> AsyncIterator[dict[str, Any]]:
     """Oldest first, every entry matching ``filters``, through a cursor (in a transaction)."""
     query, args = _select(filters, newest_first=False)
-    async for record in conn.cursor(query, *args, prefetch=500):
+    async for record in stream_rows(conn, query, *args):
         yield dict(record)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import TypeAlias
 
 import asyncpg
@@ -42,3 +43,15 @@ async def connect(dsn: str) -> asyncpg.Connection[asyncpg.Record]:
     conn: asyncpg.Connection[asyncpg.Record] = await asyncpg.connect(dsn, command_timeout=10)
     await _init_connection(conn)
     return conn
+
+
+async def stream_rows(
+    conn: Connection, query: str, *args: object, batch: int = 500
+) -> AsyncIterator[asyncpg.Record]:
+    """The rows of ``query`` through a server-side cursor (inside a transaction), fetched
+    ``batch`` at a time: memory stays flat however many rows, and tracing records one span
+    per batch (iterating a cursor row by row would record one per row)."""
+    cursor = await conn.cursor(query, *args)
+    while rows := await cursor.fetch(batch):
+        for row in rows:
+            yield row

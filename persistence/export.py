@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
-from persistence.db import Connection
+from persistence.db import Connection, stream_rows
 
 # SQL text: correlated array aggregates per task read more plainly than in pypika.
 _TASKS = """
@@ -42,7 +42,7 @@ TASK_FIELDS = (
 
 async def tasks(conn: Connection, project_id: UUID) -> AsyncIterator[dict[str, Any]]:
     """The project's tasks in board order (inside a transaction: cursors need one)."""
-    async for record in conn.cursor(_TASKS, project_id, prefetch=1000):
+    async for record in stream_rows(conn, _TASKS, project_id, batch=1000):
         row = dict(record)
         row["assignees"] = list(row["assignees"])
         row["labels"] = list(row["labels"])

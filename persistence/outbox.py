@@ -28,14 +28,17 @@ class OutboxRow:
     topic: str
     key: str
     payload: dict[str, Any]
+    trace_context: dict[str, str] | None = None
 
 
 _ADD = str(
-    Query.into(o).columns(o.event_id, o.topic, o.key, o.payload).insert(p(1), p(2), p(3), p(4))
+    Query.into(o)
+    .columns(o.event_id, o.topic, o.key, o.payload, o.trace_context)
+    .insert(p(1), p(2), p(3), p(4), p(5))
 )
 _PENDING = str(
     Query.from_(o)
-    .select(o.id, o.event_id, o.topic, o.key, o.payload)
+    .select(o.id, o.event_id, o.topic, o.key, o.payload, o.trace_context)
     .where(o.published_at.isnull())
     .orderby(o.id, order=Order.asc)
     .limit(p(1))
@@ -49,9 +52,15 @@ _PRUNE = str(Query.from_(o).delete().where(o.published_at < fn.Now() - Parameter
 
 
 async def add(
-    conn: Connection, event_id: UUID, topic: str, key: str, payload: dict[str, Any]
+    conn: Connection,
+    event_id: UUID,
+    topic: str,
+    key: str,
+    payload: dict[str, Any],
+    trace_context: dict[str, str] | None = None,
 ) -> None:
-    await conn.execute(_ADD, event_id, topic, key, payload)
+    """Queue an event; ``trace_context`` (W3C headers) continues the writer's trace."""
+    await conn.execute(_ADD, event_id, topic, key, payload, trace_context)
 
 
 async def pending(conn: Connection, limit: int) -> list[OutboxRow]:

@@ -17,6 +17,7 @@ import redis.asyncio as redis
 import socketio
 from aiohttp import web
 
+from application import tracing
 from application.audit_service import AuditService
 from application.auth_service import AuthService, LoginThrottle
 from application.board_service import BoardService
@@ -30,7 +31,7 @@ from application.webhook_service import WebhookService
 from auth.passwords import PasswordPolicy, Passwords
 from auth.tokens import AccessTokens, DeviceTokens
 from handlers.bearer import AUTH_SERVICE
-from handlers.context import request_context_middleware
+from handlers.context import ENGINEIO_PATH, request_context_middleware
 from handlers.errors import error_middleware
 from handlers.jsonbody import json_response
 from handlers.limits import ConnectionLimits, LimitSettings, LoopLag
@@ -111,7 +112,7 @@ async def create_app(settings: Settings) -> web.Application:
     app[POOL] = pool
     sio = make_socketio_server(settings)
     app[SIO] = sio
-    sio.attach(app, socketio_path="socket.io")
+    sio.attach(app, socketio_path=ENGINEIO_PATH.strip("/"))
 
     connections = _connection_registry(app, settings)
     live = LiveAccess(sio, connections)
@@ -284,7 +285,8 @@ async def _outbox_gauge_ctx(app: web.Application) -> AsyncIterator[None]:
                 log.debug("outbox gauge not refreshed: %s", exc)
             await asyncio.sleep(5)
 
-    task = asyncio.create_task(refresh(), name="outbox-gauge")
+    with tracing.quiet():  # a scrape-feeding poll, not a request: no trace every 5 s
+        task = asyncio.create_task(refresh(), name="outbox-gauge")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -304,7 +306,8 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
 
 
 async def _start_presence(app: web.Application) -> None:
-    app[PRESENCE].start()
+    with tracing.quiet():  # the heartbeat task inherits this: its refreshes start no traces
+        app[PRESENCE].start()
 
 
 async def _stop_presence(app: web.Application) -> None:

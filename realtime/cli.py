@@ -18,6 +18,7 @@ from aiohttp import web
 from realtime.embedded import EmbeddedKafka, EmbeddedPostgres, EmbeddedRedis
 from realtime.logs import configure_logging
 from realtime.settings import DatabaseSettings, LogSettings, Mode, Settings, SettingsError
+from realtime.tracing import configure_tracing
 
 if TYPE_CHECKING:
     from streams.worker_app import WorkerConfig
@@ -283,6 +284,10 @@ def _banner(url: str) -> str:
     )
 
 
+# The commands that serve traffic or events, and the service name their spans carry.
+_TRACED = {"dev": "server", "serve": "server", "worker": "worker", "relay": "relay"}
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="boardroom", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -306,6 +311,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     logs = LogSettings()
     default_format = "text" if args.command in ("dev", "permissions-doc", "api-docs") else "json"
     configure_logging(logs.log_level, logs.log_format or default_format)
+    if args.command in _TRACED:
+        configure_tracing(logs.traces_exporter, f"boardroom-{_TRACED[args.command]}")
     commands = {
         "dev": cmd_dev,
         "serve": cmd_serve,

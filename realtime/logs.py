@@ -1,6 +1,7 @@
 """Structured logs: one JSON object per line (orjson), with the correlation fields of the
-request being served (ADR 0025). Nothing here reads a payload, so nothing a client sent, such as
-a password or a token, reaches a log line unless code puts it in a message (a test checks).
+request being served (ADR 0025) and the ids of the current span (ADR 0028). Nothing here
+reads a payload, so nothing a client sent, such as a password or a token, reaches a log line
+unless code puts it in a message (a test checks).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import orjson
 
 from application.context import current_log_fields
+from application.tracing import current_ids
 
 # LogRecord attributes that are not "extra" fields given by the caller.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
@@ -32,6 +34,9 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         entry.update(current_log_fields())
+        ids = current_ids()
+        if ids is not None:
+            entry["trace_id"], entry["span_id"] = ids
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value

@@ -24,7 +24,7 @@ class SettingsError(RuntimeError):
 
 
 class LogSettings(BaseSettings):
-    """How every command logs (read before anything else is configured)."""
+    """How every command logs and traces (read before anything else is configured)."""
 
     model_config = SettingsConfigDict(
         env_prefix="BOARDROOM_", extra="ignore", populate_by_name=True
@@ -33,6 +33,10 @@ class LogSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] | None = Field(
         default=None, description="json (one object per line) or text; default json, text in dev"
+    )
+    traces_exporter: Literal["none", "console", "otlp"] = Field(
+        default="none",
+        description="where spans go: none, console (stdout) or otlp (OTEL_EXPORTER_OTLP_ENDPOINT)",
     )
 
     @field_validator("log_level", mode="before")

@@ -22,7 +22,9 @@ from datetime import timedelta
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
+from opentelemetry.trace import SpanKind, StatusCode
 
+from application import tracing
 from domain.integration import Topic
 from persistence import outbox
 from persistence.db import connect
@@ -63,16 +65,18 @@ class OutboxRelay:
         """Relay until stopped, reconnecting after any failure (the database or the broker
         being down only delays publication: the rows wait in the outbox)."""
         backoff = 0.5
-        while not self._stopping.is_set():
-            try:
-                await self._lead_when_possible()
-                backoff = 0.5
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("outbox relay: %s; retrying in %.1f s", exc, backoff)
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+        # Polls and lock attempts are not traced; each published batch is (_relay).
+        with tracing.quiet():
+            while not self._stopping.is_set():
+                try:
+                    await self._lead_when_possible()
+                    backoff = 0.5
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("outbox relay: %s; retrying in %.1f s", exc, backoff)
+                    await self._sleep(backoff)
+                    backoff = min(backoff * 2, 10.0)
 
     async def _lead_when_possible(self) -> None:
         conn = await connect(self._config.database_url)
@@ -111,9 +115,14 @@ class OutboxRelay:
             self._wake.clear()
             rows = await outbox.pending(conn, self._config.batch_size)
             if rows:
-                await self._publish(producer, rows)
-                failpoint("relay.after_publish")
-                await outbox.mark_published(conn, [row.id for row in rows])
+                with tracing.tracer.start_as_current_span(
+                    "outbox relay",
+                    context=tracing.NEW_TRACE,
+                    attributes={"boardroom.rows": len(rows)},
+                ):
+                    await self._publish(producer, rows)
+                    failpoint("relay.after_publish")
+                    await outbox.mark_published(conn, [row.id for row in rows])
                 self.published += len(rows)
                 continue
             if time.monotonic() - last_prune > self._config.prune_every_seconds:
@@ -124,22 +133,45 @@ class OutboxRelay:
             await self._sleep(self._config.poll_seconds, wakeable=True)
 
     async def _publish(self, producer: AIOKafkaProducer, rows: list[outbox.OutboxRow]) -> None:
-        """Send the batch and wait until the broker has every message (or raise)."""
+        """Send the batch and wait until the broker has every message (or raise).
+
+        Each message gets a producer span in the trace of the request that wrote it (its
+        outbox row kept the context), and carries that span in its headers for the agents."""
         await self._check_topics(producer, {row.topic for row in rows})
         sent = []
-        for row in rows:
-            sent.append(
-                await producer.send(
-                    topic_name(self._config.topic_prefix, Topic(row.topic)),
-                    value=orjson.dumps(row.payload),
-                    key=row.key.encode(),
-                    headers=[
-                        ("event_id", str(row.event_id).encode()),
-                        ("type", str(row.payload.get("type", "")).encode()),
-                    ],
+        spans = []
+        try:
+            for row in rows:
+                topic = topic_name(self._config.topic_prefix, Topic(row.topic))
+                span = tracing.tracer.start_span(
+                    f"publish {topic}",
+                    context=tracing.context_from(row.trace_context),
+                    kind=SpanKind.PRODUCER,
+                    attributes=_message_attributes(topic, row),
                 )
-            )
-        await asyncio.gather(*sent)
+                spans.append(span)
+                headers = [
+                    ("event_id", str(row.event_id).encode()),
+                    ("type", str(row.payload.get("type", "")).encode()),
+                    *tracing.carrier_to_headers(tracing.inject_span(span)),
+                ]
+                sent.append(
+                    await producer.send(
+                        topic,
+                        value=orjson.dumps(row.payload),
+                        key=row.key.encode(),
+                        headers=headers,
+                    )
+                )
+            await asyncio.gather(*sent)
+        except Exception as exc:
+            for span in spans:
+                span.record_exception(exc)
+                span.set_status(StatusCode.ERROR, type(exc).__name__)
+            raise
+        finally:
+            for span in spans:
+                span.end()
 
     async def _check_topics(self, producer: AIOKafkaProducer, topics: set[str]) -> None:
         """Refuse to send to a topic the broker does not have: sending would let a broker that
@@ -160,3 +192,15 @@ class OutboxRelay:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), seconds)
         return self._stopping.is_set()
+
+
+def _message_attributes(topic: str, row: outbox.OutboxRow) -> dict[str, str]:
+    """OpenTelemetry messaging semantic conventions for one published event."""
+    return {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "send",
+        "messaging.destination.name": topic,
+        "messaging.message.id": str(row.event_id),
+        "messaging.kafka.message.key": row.key,
+        "boardroom.event_type": str(row.payload.get("type", "")),
+    }

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+from opentelemetry.trace import Span, SpanKind
 
+from application import tracing
 from application.audit_service import AuditService
 from application.digest_service import DigestService
 from application.notification_service import NotificationService
@@ -154,18 +157,20 @@ def create_worker_app(config: WorkerConfig, **runtime: Any) -> App:
         """Every integration event becomes one row of its workspace's hash-chained audit log.
         Idempotent: the append is skipped when the event id is already recorded."""
         async for message in stream.events():
-            services = await resources.ready()
-            await audit_guard.process(message.value, services.audit.record, _source(message))
+            with _consuming("audit", message):
+                services = await resources.ready()
+                await audit_guard.process(message.value, services.audit.record, _source(message))
 
     @app.agent(topic(Topic.PROJECT_EVENTS), name="notifications")
     async def notifications(stream: Any) -> None:
         """Project events become notifications for the people concerned, pushed live.
         Idempotent: one notification per (event, user); only unpushed ones are pushed."""
         async for message in stream.events():
-            services = await resources.ready()
-            await notify_guard.process(
-                message.value, services.notifications.deliver, _source(message)
-            )
+            with _consuming("notifications", message):
+                services = await resources.ready()
+                await notify_guard.process(
+                    message.value, services.notifications.deliver, _source(message)
+                )
 
     @app.agent(topic(Topic.PROJECT_EVENTS), name="webhooks")
     async def outgoing_webhooks(stream: Any) -> None:
@@ -173,15 +178,22 @@ def create_worker_app(config: WorkerConfig, **runtime: Any) -> App:
         idempotent), posted at once and retried by the timer. The agent never waits on a
         receiver: slow endpoints delay only their own deliveries."""
         async for message in stream.events():
-            services = await resources.ready()
-            await webhook_guard.process(message.value, services.webhooks.enqueue, _source(message))
-            resources.kick_webhooks()
+            with _consuming("webhooks", message):
+                services = await resources.ready()
+                await webhook_guard.process(
+                    message.value, services.webhooks.enqueue, _source(message)
+                )
+                resources.kick_webhooks()
 
     @app.timer(interval=config.timer_interval_seconds)  # type: ignore[untyped-decorator]
     async def scheduled() -> None:
         """Due-date reminders, late live pushes, webhook retries and e-mail digests. Every
         worker runs this; claims in the database make each happen once however many run
         (ADR 0021)."""
+        with tracing.tracer.start_as_current_span("worker scheduled", context=tracing.NEW_TRACE):
+            await _scheduled()
+
+    async def _scheduled() -> None:
         try:
             services = await resources.ready()
             sent = await services.notifications.send_due_reminders(
@@ -210,6 +222,25 @@ def create_worker_app(config: WorkerConfig, **runtime: Any) -> App:
                 log.info("agent %s: %s", guard.agent, dict(guard.counts))
 
     return app
+
+
+def _consuming(agent: str, message: Any) -> AbstractContextManager[Span]:
+    """The agent's span for one message: a child of the relay's producer span, whose context
+    the message carries in its headers, so it joins the trace of the request that wrote it."""
+    tp = message.message
+    return tracing.tracer.start_as_current_span(
+        f"{agent} process",
+        context=tracing.context_from(tracing.headers_to_carrier(message.headers)),
+        kind=SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": tp.topic,
+            "boardroom.agent": agent,
+            "messaging.destination.partition.id": str(tp.partition),
+            "messaging.kafka.offset": tp.offset,
+        },
+    )
 
 
 def _source(message: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import orjson
 from application.context import set_request
 from domain.integration import Origin
 from realtime.logs import JsonFormatter
+from tests.span_collector import SpanCollector
 from tests.support import JWT_SECRET, Api, ServerProcess, connect, free_port, make_board, op
 
 
@@ -48,7 +49,9 @@ def _format_one_record() -> None:
 
 
 async def test_server_logs_are_json_with_correlation_and_no_secrets(services):
-    env = {
+    collector = SpanCollector()
+    collector.start()
+    env = collector.env() | {
         "DATABASE_URL": services.database_url,
         "REDIS_URL": services.redis_url,
         "BOARDROOM_JWT_SECRET": JWT_SECRET,
@@ -86,7 +89,8 @@ async def test_server_logs_are_json_with_correlation_and_no_secrets(services):
             )
             await client.sio.disconnect()
     finally:
-        server.stop()
+        server.stop()  # exporting what it still holds
+        collector.stop()
     output = server.process.stderr.read().decode()  # type: ignore[union-attr]
     lines = [line for line in output.splitlines() if line.strip()]
     entries = [orjson.loads(line) for line in lines]  # every line is one JSON object
@@ -100,3 +104,14 @@ async def test_server_logs_are_json_with_correlation_and_no_secrets(services):
     assert handled, "no line for the handled event"
     assert handled[0]["op_id"] == task_op and handled[0]["project_id"] == board.project_id
     assert handled[0]["outcome"] == "ok" and handled[0]["sid"] and handled[0]["user_id"]
+
+    # Log lines carry the ids of the span they were written in (ADR 0028), and spans carry
+    # no secret either (SQL is recorded with placeholders, never parameter values).
+    spans = {s.span_id: s for s in collector.spans()}
+    for entry, name in ((login[0], "POST /api/v1/auth/login"), (handled[0], "task:create")):
+        span = spans[entry["span_id"]]
+        assert (span.name, span.trace_id) == (name, entry["trace_id"])
+    recorded = repr([(s.name, s.attributes) for s in spans.values()])
+    assert "INSERT" in recorded
+    for secret in secrets:
+        assert secret not in recorded, "a secret reached a span"

@@ -35,6 +35,7 @@ from tests.pipeline_support import (
     pipeline_env,
     start_worker,
 )
+from tests.span_collector import ReceivedSpan, SpanCollector
 from tests.support import (
     JWT_SECRET,
     Account,
@@ -77,19 +78,32 @@ def smtp() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture(scope="module")
-def pipeline(services: Services, kafka_url: str, smtp: SmtpSink) -> Iterator[Pipeline]:
+def collector() -> Iterator[SpanCollector]:
+    """Where every process of the pipeline exports its spans (OTLP over HTTP)."""
+    spans = SpanCollector()
+    spans.start()
+    yield spans
+    spans.stop()
+
+
+@pytest.fixture(scope="module")
+def pipeline(
+    services: Services, kafka_url: str, smtp: SmtpSink, collector: SpanCollector
+) -> Iterator[Pipeline]:
     prefix = f"t{uuid.uuid4().hex[:8]}"
     with fresh_database(services) as database_url:
-        env = pipeline_env(
-            database_url, services.redis_url, kafka_url, prefix, f"boardroom-{prefix}"
-        ) | {
-            "BOARDROOM_SMTP_URL": smtp.url,
-            "BOARDROOM_DIGEST_INTERVAL_MINUTES": "0.05",
-            # Receivers run on this machine; retries are quick.
-            "BOARDROOM_WEBHOOK_ALLOW_PRIVATE": "true",
-            "BOARDROOM_WEBHOOK_MAX_ATTEMPTS": "3",
-            "BOARDROOM_WEBHOOK_RETRY_BASE_SECONDS": "0.2",
-        }
+        env = (
+            pipeline_env(database_url, services.redis_url, kafka_url, prefix, f"boardroom-{prefix}")
+            | collector.env()
+            | {
+                "BOARDROOM_SMTP_URL": smtp.url,
+                "BOARDROOM_DIGEST_INTERVAL_MINUTES": "0.05",
+                # Receivers run on this machine; retries are quick.
+                "BOARDROOM_WEBHOOK_ALLOW_PRIVATE": "true",
+                "BOARDROOM_WEBHOOK_MAX_ATTEMPTS": "3",
+                "BOARDROOM_WEBHOOK_RETRY_BASE_SECONDS": "0.2",
+            }
+        )
         port = free_port()
         server = ServerProcess(
             port,
@@ -266,6 +280,100 @@ async def test_an_operation_becomes_audit_rows_and_notifications_for_exactly_the
     types = Counter(r["type"] for r in await db.fetch("SELECT type FROM audit_log"))
     assert types["member.invited"] == 5 and types["user.registered"] == 6
     await _assert_audited_exactly_once(pipeline, db)
+
+
+async def test_one_task_update_is_one_trace_from_socket_event_to_audit_row_and_notification(
+    pipeline: Pipeline,
+    db: asyncpg.Connection,
+    people: dict[str, tuple[Account, Client]],
+    collector: SpanCollector,
+) -> None:
+    board, owner = await _team_board(people)
+    task = await _new_task(owner, board)
+    ids = {"project_id": board.project_id, "task_id": task}
+    assignee = people["assignee"][0]
+    await owner.ok("task:assign", ids | {"op_id": op(), "user_id": assignee.user_id})
+    await _drained(db)
+
+    await owner.ok(
+        "task:update", ids | {"op_id": op(), "base_version": 1, "title": "Ship it today"}
+    )
+    await _drained(db)
+    await eventually(
+        lambda: db.fetchval("SELECT count(*) FROM notifications WHERE type = 'task.updated'"),
+        lambda n: n == 1,
+        what="the update's notification",
+    )
+
+    def update_trace() -> list[ReceivedSpan]:
+        roots = [s for s in collector.spans() if s.name == "task:update"]
+        return collector.trace(roots[-1].trace_id) if roots else []
+
+    def complete(spans: list[ReceivedSpan]) -> bool:
+        names = {(s.service, s.name) for s in spans}
+        return {
+            ("boardroom-worker", "audit process"),
+            ("boardroom-worker", "notifications process"),
+        } <= names
+
+    spans = await eventually(lambda: asyncio.sleep(0, update_trace()), complete, what="the trace")
+    by_id = {s.span_id: s for s in spans}
+    (root,) = [s for s in spans if not s.parent_id]
+    assert (root.service, root.name, root.attributes["boardroom.outcome"]) == (
+        "boardroom-server",
+        "task:update",
+        "ok",
+    )
+    # Connected: every other span's parent is in the same trace.
+    assert [s for s in spans if s.parent_id and s.parent_id not in by_id] == []
+
+    def chain(span: ReceivedSpan) -> list[str]:
+        names = []
+        while span.parent_id:
+            span = by_id[span.parent_id]
+            names.append(f"{span.service}:{span.name}")
+        return names
+
+    def one(service: str, name: str, **attributes: Any) -> ReceivedSpan:
+        found = [
+            s
+            for s in spans
+            if s.service == service
+            and s.name == name
+            and all(s.attributes.get(k) == v for k, v in attributes.items())
+        ]
+        assert len(found) == 1, (service, name, sorted({(s.service, s.name) for s in spans}))
+        return found[0]
+
+    publish = one("boardroom-relay", f"publish {pipeline.prefix}.project-events")
+    assert chain(publish) == ["boardroom-server:task:update"]
+    assert publish.attributes["boardroom.event_type"] == "task.updated"
+    for agent in ("audit", "notifications", "webhooks"):
+        consumer = one("boardroom-worker", f"{agent} process")
+        assert consumer.parent_id == publish.span_id
+    # The database work of each side is in the trace, under the span that did it.
+    statements = [
+        (s.service, chain(s)[0], s.attributes.get("db.statement", "")) for s in spans if s.parent_id
+    ]
+    assert any(
+        svc == "boardroom-server" and parent == "boardroom-server:task:update" and "outbox" in sql
+        for svc, parent, sql in statements
+    )
+    assert any(
+        parent == "boardroom-worker:audit process" and sql.startswith('INSERT INTO "audit_log"')
+        for _, parent, sql in statements
+    )
+    assert any(
+        parent == "boardroom-worker:notifications process" and "notifications" in sql
+        for _, parent, sql in statements
+    )
+    # The live push to the assignee's socket (Redis) is in it too.
+    assert any(
+        s.service == "boardroom-worker"
+        and chain(s)[:1] == ["boardroom-worker:notifications process"]
+        and s.attributes.get("db.system") == "redis"
+        for s in spans
+    )
 
 
 async def _unpublished(db: asyncpg.Connection) -> int:
