@@ -11,6 +11,7 @@ from datetime import UTC
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+import email_validator
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -18,11 +19,21 @@ from pydantic import (
     EmailStr,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
 from domain.events import EventType
 from domain.permissions import ProjectRole, WorkspaceRole
+
+# E-mail addresses are checked for syntax (RFC 5322/6531), as the API documents them
+# (`format: email`). email-validator also refuses special-use domains (.local, .test,
+# .invalid...); companies run mail on .local, nothing is sent to verify an address anyway, and
+# the contract would otherwise refuse what it documents as valid. Its README documents this
+# list as the place to change that.
+email_validator.SPECIAL_USE_DOMAIN_NAMES.clear()
 
 NAME_MAX = 100
 TITLE_MAX = 500
@@ -40,9 +51,40 @@ RefreshTokenText = Annotated[str, StringConstraints(min_length=16, max_length=20
 
 
 class Command(BaseModel):
-    """Base: unknown fields are refused rather than silently ignored."""
+    """Base: unknown fields are refused rather than silently ignored, and no text may hold a
+    NUL character (PostgreSQL cannot store one: it would fail at the database, not here)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if _holds_nul(value):
+            raise ValueError("must not contain the NUL character (\\u0000)")
+        return value
+
+
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+
+
+class CommandJsonSchema(GenerateJsonSchema):
+    """JSON Schema of the commands as the API documents publish them: every string that has
+    no pattern of its own says it cannot hold a NUL character, as ``Command`` enforces."""
+
+    def str_schema(self, schema: core_schema.StringSchema) -> JsonSchemaValue:
+        json_schema = super().str_schema(schema)
+        json_schema.setdefault("pattern", NO_NUL_PATTERN)
+        return json_schema
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 class Mutation(Command):

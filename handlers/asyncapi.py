@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
+from domain.commands import CommandJsonSchema
 from domain.models import Notification, ProjectEvent
 from handlers.errors import ERROR_OBJECT_SCHEMA
 from handlers.socket_events import EVENTS
@@ -101,7 +102,7 @@ def asyncapi_document() -> dict[str, Any]:
 
 
 def _model_schema(model: type[BaseModel], schemas: dict[str, Any]) -> str:
-    schema = model.model_json_schema(ref_template=_REF)
+    schema = model.model_json_schema(ref_template=_REF, schema_generator=CommandJsonSchema)
     schemas.update(schema.pop("$defs", {}))
     schemas[model.__name__] = schema
     return model.__name__

@@ -7,8 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from domain.commands import CommandJsonSchema
 from domain.permissions import PERMISSIONS, Scope
-from handlers.errors import ERROR_OBJECT_SCHEMA
+from handlers.errors import ERROR_OBJECT_SCHEMA, HTTP_STATUS
 
 _REF = "#/components/schemas/{model}"
 
@@ -116,7 +117,7 @@ def openapi_document(routes: dict[str, Any]) -> dict[str, Any]:
 
 
 def _schema(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template=_REF)
+    schema = model.model_json_schema(ref_template=_REF, schema_generator=CommandJsonSchema)
     schemas.update(schema.pop("$defs", {}))
     return schema
 
@@ -126,7 +127,7 @@ def _path_names(path: str) -> list[str]:
 
 
 def _query_parameters(model: type[BaseModel], exclude: set[str]) -> list[dict[str, Any]]:
-    schema = model.model_json_schema(ref_template=_REF)
+    schema = model.model_json_schema(ref_template=_REF, schema_generator=CommandJsonSchema)
     required = set(schema.get("required", []))
     return [
         {"name": name, "in": "query", "required": name in required, "schema": field}
@@ -139,6 +140,8 @@ def _responses(route: Any) -> dict[str, Any]:
     status, kind = route.ok
     error = {"content": {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}}}
     responses: dict[str, Any] = {str(status): {"description": "success", **_RESPONSES[kind]}}
-    for code in ("400", "401", "403", "404", "429", "500", "503"):
-        responses[code] = {"description": "an error (see the error codes)", **error}
+    for code in sorted(set(HTTP_STATUS.values())):
+        if code == 413 and route.body is None:
+            continue  # only a request body can be too large
+        responses[str(code)] = {"description": "an error (see the error codes)", **error}
     return responses

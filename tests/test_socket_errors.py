@@ -56,6 +56,13 @@ def _cases(board, task_id):
             "title",
         ),
         (
+            # PostgreSQL cannot store NUL: refused at validation, never a database error
+            "task:create",
+            {"op_id": op(), "project_id": pid, "column_id": cid, "title": "a\u0000b"},
+            "invalid_payload",
+            "title",
+        ),
+        (
             "task:create",
             {"op_id": op(), "project_id": pid, "column_id": cid, "title": "   "},
             "invalid_payload",
