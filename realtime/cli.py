@@ -205,6 +205,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     """Run the faust-streaming worker (audit and notification agents) until SIGTERM."""
     from faust import Worker
 
+    from realtime.metrics import Metrics
     from streams.topics import ensure_topics
     from streams.worker_app import create_worker_app
 
@@ -212,8 +213,12 @@ def cmd_worker(args: argparse.Namespace) -> None:
     config = _worker_config(settings)
     asyncio.run(ensure_topics(config.kafka_url, config.topic_prefix, config.partitions))
     # Faust (mode) replaces the logging set-up; give it ours: no handler of its own, then ours.
+    metrics = Metrics()
+    if settings.worker_metrics_port:
+        metrics.serve(settings.host, settings.worker_metrics_port)
     app = create_worker_app(
         config,
+        metrics.meter,
         logging_config={
             "version": 1,
             "disable_existing_loggers": False,

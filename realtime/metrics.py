@@ -7,15 +7,18 @@ sockets, event-loop lag, database pool, outbox backlog).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest, start_http_server
 
 from handlers.observe import HTTP_FACTS, SOCKET_FACTS
+
+log = logging.getLogger(__name__)
 
 # Seconds; the room benchmark's interesting range is 1 ms to 1 s.
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -37,7 +40,7 @@ class Metrics:
                 )
             ],
         )
-        meter = self._provider.get_meter("boardroom")
+        meter = self.meter = self._provider.get_meter("boardroom")
         self._events = meter.create_counter(
             "boardroom_socketio_events", description="Socket.IO events handled, by outcome"
         )
@@ -76,6 +79,17 @@ class Metrics:
 
     def exposition(self) -> bytes:
         return bytes(generate_latest(self.registry))
+
+    def serve(self, host: str, port: int) -> None:
+        """Expose ``/metrics`` from a thread of its own (for processes with no web server,
+        such as the worker). A port that cannot be bound is logged, not fatal: the process
+        still does its work without being observed."""
+        try:
+            start_http_server(port, host, registry=self.registry)
+        except OSError as exc:
+            log.error("metrics endpoint not started on %s:%d: %s", host, port, exc)
+            return
+        log.info("metrics at http://%s:%d/metrics", host, port)
 
     def shutdown(self) -> None:
         self._provider.shutdown()

@@ -77,6 +77,9 @@ class Settings(DatabaseSettings):
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     outbox_retention_hours: float = Field(default=24, gt=0)
     dead_letter_attempts: int = Field(default=3, ge=1, le=100)
+    worker_metrics_port: int = Field(
+        default=9465, ge=0, le=65535, description="the worker's /metrics port; 0 turns it off"
+    )
     worker_timer_seconds: float = Field(
         default=5, gt=0, description="how often the worker sends due reminders and late pushes"
     )

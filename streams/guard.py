@@ -41,12 +41,21 @@ class Guard:
         dead_letter: DeadLetterSink,
         attempts: int = 3,
         first_backoff: float = 0.2,
+        on_outcome: Callable[[str, str], object] | None = None,
     ) -> None:
         self.agent = agent
         self._dead_letter = dead_letter
         self._attempts = attempts
         self._first_backoff = first_backoff
+        self._on_outcome = on_outcome
         self.counts: Counter[str] = Counter()
+
+    def _count(self, outcome: str) -> None:
+        """``processed``, ``transient_retries`` or ``dead_lettered``: logged every minute and
+        reported to ``on_outcome`` (the worker's metrics)."""
+        self.counts[outcome] += 1
+        if self._on_outcome is not None:
+            self._on_outcome(self.agent, outcome)
 
     async def process(self, raw: bytes, handler: Handler, source: dict[str, Any]) -> None:
         try:
@@ -59,10 +68,10 @@ class Guard:
         while True:
             try:
                 await handler(event)
-                self.counts["processed"] += 1
+                self._count("processed")
                 return
             except TRANSIENT as exc:
-                self.counts["transient_retries"] += 1
+                self._count("transient_retries")
                 log.warning(
                     "%s: dependency unavailable (%s); retrying %s", self.agent, exc, event.event_id
                 )
@@ -82,7 +91,7 @@ class Guard:
             backoff = min(backoff * 2, 5.0)
 
     async def _bury(self, raw: bytes, source: dict[str, Any], error: str) -> None:
-        self.counts["dead_lettered"] += 1
+        self._count("dead_lettered")
         log.error("%s: sent a message to the dead-letter topic (%s): %s", self.agent, source, error)
         letter = {
             "agent": self.agent,

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+from opentelemetry.metrics import Meter
 from opentelemetry.trace import Span, SpanKind
 
 from application import tracing
@@ -25,11 +28,12 @@ from application.webhook_service import DeliveryPolicy, WebhookService
 from domain.integration import Topic
 from persistence.db import make_pool
 from rooms.notifications import RoomNotificationPusher
-from streams.guard import Guard
+from streams.guard import Guard, Handler
 from streams.http_sender import HttpWebhookSender
 from streams.smtp import SmtpSender
 from streams.tansu_compat import App
 from streams.topics import bootstrap_servers, topic_name
+from streams.worker_metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +134,12 @@ class Resources:
             await self._pool.close()
 
 
-def create_worker_app(config: WorkerConfig, **runtime: Any) -> App:
-    """The app; ``runtime`` adds process settings such as ``loghandlers``."""
+def create_worker_app(config: WorkerConfig, meter: Meter | None = None, **runtime: Any) -> App:
+    """The app; ``meter`` records its metrics; ``runtime`` adds process settings such as
+    ``loghandlers``."""
     app = App(f"{config.topic_prefix}-worker", **faust_settings(config), **runtime)
     resources = Resources(config)
+    metrics = WorkerMetrics(meter)
 
     def topic(*names: Topic) -> Any:
         return app.topic(
@@ -148,29 +154,34 @@ def create_worker_app(config: WorkerConfig, **runtime: Any) -> App:
     async def dead_letter(key: bytes, value: bytes) -> None:
         await dead_letter_topic.send(key=key, value=value)
 
-    audit_guard = Guard("audit", dead_letter, config.dead_letter_attempts)
-    notify_guard = Guard("notifications", dead_letter, config.dead_letter_attempts)
-    webhook_guard = Guard("webhooks", dead_letter, config.dead_letter_attempts)
+    def make_guard(agent: str) -> Guard:
+        return Guard(agent, dead_letter, config.dead_letter_attempts, on_outcome=metrics.outcome)
+
+    audit_guard = make_guard("audit")
+    notify_guard = make_guard("notifications")
+    webhook_guard = make_guard("webhooks")
+
+    async def handle(guard: Guard, message: Any, handler: Callable[[Resources], Handler]) -> None:
+        """One message through ``guard``, in the agent's span, timed."""
+        started = time.perf_counter()
+        with _consuming(guard.agent, message):
+            services = await resources.ready()
+            await guard.process(message.value, handler(services), _source(message))
+        metrics.processed(guard.agent, time.perf_counter() - started)
 
     @app.agent(topic(Topic.PROJECT_EVENTS, Topic.SECURITY_EVENTS), name="audit")
     async def audit(stream: Any) -> None:
         """Every integration event becomes one row of its workspace's hash-chained audit log.
         Idempotent: the append is skipped when the event id is already recorded."""
         async for message in stream.events():
-            with _consuming("audit", message):
-                services = await resources.ready()
-                await audit_guard.process(message.value, services.audit.record, _source(message))
+            await handle(audit_guard, message, lambda services: services.audit.record)
 
     @app.agent(topic(Topic.PROJECT_EVENTS), name="notifications")
     async def notifications(stream: Any) -> None:
         """Project events become notifications for the people concerned, pushed live.
         Idempotent: one notification per (event, user); only unpushed ones are pushed."""
         async for message in stream.events():
-            with _consuming("notifications", message):
-                services = await resources.ready()
-                await notify_guard.process(
-                    message.value, services.notifications.deliver, _source(message)
-                )
+            await handle(notify_guard, message, lambda services: services.notifications.deliver)
 
     @app.agent(topic(Topic.PROJECT_EVENTS), name="webhooks")
     async def outgoing_webhooks(stream: Any) -> None:
@@ -178,12 +189,8 @@ def create_worker_app(config: WorkerConfig, **runtime: Any) -> App:
         idempotent), posted at once and retried by the timer. The agent never waits on a
         receiver: slow endpoints delay only their own deliveries."""
         async for message in stream.events():
-            with _consuming("webhooks", message):
-                services = await resources.ready()
-                await webhook_guard.process(
-                    message.value, services.webhooks.enqueue, _source(message)
-                )
-                resources.kick_webhooks()
+            await handle(webhook_guard, message, lambda services: services.webhooks.enqueue)
+            resources.kick_webhooks()
 
     @app.timer(interval=config.timer_interval_seconds)  # type: ignore[untyped-decorator]
     async def scheduled() -> None:
@@ -214,6 +221,16 @@ def create_worker_app(config: WorkerConfig, **runtime: Any) -> App:
         await resources.close()
 
     app.on_before_shutdown.connect(close_resources)  # type: ignore[arg-type]
+
+    @app.timer(interval=10.0)  # type: ignore[untyped-decorator]
+    async def lag() -> None:
+        """Consumer lag for the metrics endpoint (read here, so a scrape never waits on the
+        broker)."""
+        with tracing.quiet():
+            try:
+                await metrics.refresh_lag(app.consumer)
+            except Exception as exc:
+                log.debug("consumer lag not refreshed: %s", exc)
 
     @app.timer(interval=60.0)  # type: ignore[untyped-decorator]
     async def report() -> None:

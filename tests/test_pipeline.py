@@ -23,6 +23,7 @@ import orjson
 import pytest
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
 
 from domain import webhooks as rules
 from streams.failpoints import CRASH_EXIT_CODE
@@ -96,6 +97,8 @@ def pipeline(
             pipeline_env(database_url, services.redis_url, kafka_url, prefix, f"boardroom-{prefix}")
             | collector.env()
             | {
+                # A second worker logs that the port is taken, and goes on.
+                "BOARDROOM_WORKER_METRICS_PORT": str(free_port()),
                 "BOARDROOM_SMTP_URL": smtp.url,
                 "BOARDROOM_DIGEST_INTERVAL_MINUTES": "0.05",
                 # Receivers run on this machine; retries are quick.
@@ -374,6 +377,52 @@ async def test_one_task_update_is_one_trace_from_socket_event_to_audit_row_and_n
         and s.attributes.get("db.system") == "redis"
         for s in spans
     )
+
+
+async def _worker_metrics(pipeline: Pipeline) -> dict[tuple[str, frozenset[Any]], float]:
+    url = f"http://127.0.0.1:{pipeline.env['BOARDROOM_WORKER_METRICS_PORT']}/metrics"
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        assert resp.status == 200
+        text = await resp.text()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def test_the_worker_exposes_messages_per_agent_and_consumer_lag(
+    pipeline: Pipeline, db: asyncpg.Connection, people: dict[str, tuple[Account, Client]]
+) -> None:
+    board, owner = await _team_board(people)
+    await _new_task(owner, board)
+    await _drained(db)
+    audited = await db.fetchval("SELECT count(*) FROM audit_log")
+
+    def value(samples: dict[tuple[str, frozenset[Any]], float], name: str, **labels: str) -> float:
+        wanted = set(labels.items())
+        return sum(v for (n, ls), v in samples.items() if n == name and wanted <= set(ls))
+
+    samples = await eventually(
+        lambda: _worker_metrics(pipeline),
+        lambda found: any(name == "boardroom_consumer_lag" for name, _ in found),
+        what="the consumer lag gauge",
+    )
+    processed = value(samples, "boardroom_agent_messages_total", agent="audit", outcome="processed")
+    # Every audit row came through this worker's audit agent (at least once).
+    assert processed >= audited > 0
+    assert (
+        value(samples, "boardroom_agent_process_duration_seconds_count", agent="audit") >= processed
+    )
+    assert value(samples, "boardroom_agent_messages_total", agent="notifications") > 0
+    lag = {
+        dict(labels)["topic"]
+        for (name, labels), _ in samples.items()
+        if name == "boardroom_consumer_lag"
+    }
+    assert f"{pipeline.prefix}.project-events" in lag
+    # Drained: nothing is waiting on the broker for this worker.
+    assert value(samples, "boardroom_consumer_lag") == 0
 
 
 async def _unpublished(db: asyncpg.Connection) -> int:
