@@ -33,7 +33,7 @@ from streams.http_sender import HttpWebhookSender
 from streams.smtp import SmtpSender
 from streams.tansu_compat import App
 from streams.topics import bootstrap_servers, topic_name
-from streams.worker_metrics import WorkerMetrics
+from streams.worker_metrics import WorkerMetrics, consumer_lag
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ def create_worker_app(config: WorkerConfig, meter: Meter | None = None, **runtim
         broker)."""
         with tracing.quiet():
             try:
-                await metrics.refresh_lag(app.consumer)
+                metrics.set_lag(await consumer_lag(app.consumer))
             except Exception as exc:
                 log.debug("consumer lag not refreshed: %s", exc)
 

@@ -9,7 +9,7 @@ no-op.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from opentelemetry.metrics import CallbackOptions, Meter, NoOpMeter, Observation
@@ -42,26 +42,29 @@ class WorkerMetrics:
     def processed(self, agent: str, seconds: float) -> None:
         self._duration.record(seconds, {"agent": agent})
 
-    async def refresh_lag(self, consumer: Any) -> None:
-        """Read the lag of the partitions assigned to this worker from its faust consumer:
-        the broker's end offset minus the consumer's position. (tansu, the development
-        broker, reports end offsets too low after batched produces, so there the lag reads
-        low; MSK reports them exactly.)"""
-        partitions = consumer.assignment()
-        if not partitions:
-            self._lag = {}
-            return
-        ends = await consumer.highwaters(*partitions)
-        lag = {}
-        for tp in partitions:
-            position = await consumer.position(tp)
-            end = ends.get(tp)
-            if position is not None and end is not None:
-                lag[(tp.topic, tp.partition)] = max(0, end - position)
-        self._lag = lag
+    def set_lag(self, lag: Mapping[tuple[str, int], int]) -> None:
+        """The lag per (topic, partition) that scrapes report until the next call."""
+        self._lag = dict(lag)
 
     def _observe_lag(self, options: CallbackOptions) -> Iterable[Observation]:
         return [
             Observation(value, {"topic": topic, "partition": str(partition)})
             for (topic, partition), value in self._lag.items()
         ]
+
+
+async def consumer_lag(consumer: Any) -> dict[tuple[str, int], int]:
+    """The lag of the partitions assigned to a faust consumer: the broker's end offset minus
+    the consumer's position. (tansu, the development broker, reports end offsets too low
+    after batched produces, so there the lag reads low; MSK reports them exactly.)"""
+    partitions = consumer.assignment()
+    if not partitions:
+        return {}
+    ends = await consumer.highwaters(*partitions)
+    lag = {}
+    for tp in partitions:
+        position = await consumer.position(tp)
+        end = ends.get(tp)
+        if position is not None and end is not None:
+            lag[(tp.topic, tp.partition)] = max(0, end - position)
+    return lag

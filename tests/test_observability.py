@@ -8,6 +8,8 @@ import re
 
 import yaml
 
+from realtime.metrics import Metrics
+from streams.worker_metrics import WorkerMetrics
 from tests.support import ROOT, connect, make_board
 
 OBSERVABILITY = ROOT / "deploy" / "observability"
@@ -37,8 +39,20 @@ async def _exported(api, base_url) -> set[str]:
     return {_base(m) for m in re.findall(r"^(boardroom_[a-z_]+)", text, re.MULTILINE)}
 
 
+def _exported_by_the_worker() -> set[str]:
+    """The worker's metrics, through the same SDK set-up as ``boardroom worker``."""
+    metrics = Metrics()
+    worker = WorkerMetrics(metrics.meter)
+    worker.outcome("audit", "processed")
+    worker.processed("audit", 0.01)
+    worker.set_lag({("boardroom.project-events", 0): 0})
+    text = metrics.exposition().decode()
+    metrics.shutdown()
+    return {_base(m) for m in re.findall(r"^(boardroom_[a-z_]+)", text, re.MULTILINE)}
+
+
 async def test_alerts_and_dashboard_use_only_exported_metrics(api, base_url):
-    exported = await _exported(api, base_url)
+    exported = await _exported(api, base_url) | _exported_by_the_worker()
     rules = (OBSERVABILITY / "alerts.rules.yml").read_text()
     dashboard = (OBSERVABILITY / "grafana-dashboard.json").read_text()
     json.loads(dashboard)
