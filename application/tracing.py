@@ -17,12 +17,35 @@ from contextlib import contextmanager
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.util.types import AttributeValue
 
 tracer = trace.get_tracer("boardroom")
 
 NEW_TRACE = otel_context.Context()
 """Start a span with ``context=NEW_TRACE`` to begin a trace of its own (a Socket.IO event
 is a request of its own, not a part of the hours-long connection whose task runs it)."""
+
+
+@contextmanager
+def span(
+    name: str,
+    *,
+    context: otel_context.Context | None = None,
+    kind: trace.SpanKind = trace.SpanKind.INTERNAL,
+    attributes: dict[str, AttributeValue] | None = None,
+    links: list[trace.Link] | None = None,
+) -> Iterator[trace.Span]:
+    """A span, current for the block. When the sampler drops it, the block runs with the
+    client instrumentations (PostgreSQL, Redis) switched off: their spans would be dropped
+    too, and building them costs more than the work they describe (ADR 0028, measured)."""
+    with tracer.start_as_current_span(
+        name, context=context, kind=kind, attributes=attributes, links=links
+    ) as current:
+        if current.is_recording():
+            yield current
+        else:
+            with suppress_instrumentation():
+                yield current
 
 
 def capture() -> dict[str, str] | None:

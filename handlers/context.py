@@ -76,7 +76,7 @@ def _request_span(
     caller = trace.get_current_span(
         tracing.context_from({k.lower(): v for k, v in request.headers.items()})
     ).get_span_context()
-    return tracing.tracer.start_as_current_span(
+    return tracing.span(
         f"{request.method} {route}",
         context=tracing.NEW_TRACE,
         kind=trace.SpanKind.SERVER,

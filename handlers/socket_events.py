@@ -168,7 +168,7 @@ _SERVER_FAULTS = frozenset({"internal", "unavailable"})
 def _event_span(name: str, sid: str) -> AbstractContextManager[trace.Span]:
     """A trace of its own for each Socket.IO event, named after it (the connection's task
     would otherwise make every event of a connection one trace)."""
-    return tracing.tracer.start_as_current_span(
+    return tracing.span(
         name,
         context=tracing.NEW_TRACE,
         kind=trace.SpanKind.SERVER,

@@ -115,7 +115,7 @@ class OutboxRelay:
             self._wake.clear()
             rows = await outbox.pending(conn, self._config.batch_size)
             if rows:
-                with tracing.tracer.start_as_current_span(
+                with tracing.span(
                     "outbox relay",
                     context=tracing.NEW_TRACE,
                     attributes={"boardroom.rows": len(rows)},

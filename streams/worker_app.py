@@ -197,7 +197,7 @@ def create_worker_app(config: WorkerConfig, meter: Meter | None = None, **runtim
         """Due-date reminders, late live pushes, webhook retries and e-mail digests. Every
         worker runs this; claims in the database make each happen once however many run
         (ADR 0021)."""
-        with tracing.tracer.start_as_current_span("worker scheduled", context=tracing.NEW_TRACE):
+        with tracing.span("worker scheduled", context=tracing.NEW_TRACE):
             await _scheduled()
 
     async def _scheduled() -> None:
@@ -245,7 +245,7 @@ def _consuming(agent: str, message: Any) -> AbstractContextManager[Span]:
     """The agent's span for one message: a child of the relay's producer span, whose context
     the message carries in its headers, so it joins the trace of the request that wrote it."""
     tp = message.message
-    return tracing.tracer.start_as_current_span(
+    return tracing.span(
         f"{agent} process",
         context=tracing.context_from(tracing.headers_to_carrier(message.headers)),
         kind=SpanKind.CONSUMER,
