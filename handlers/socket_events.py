@@ -216,6 +216,10 @@ class SocketHandlers:
         self._connections = connections
         self._limits = limits
         self._presence = presence
+        # Who holds each open socket (user, login session), kept here rather than read back
+        # from the Socket.IO session at disconnect: when many clients leave at once, Engine.IO
+        # may have dropped that session before the disconnect handler runs.
+        self._identities: dict[str, tuple[UUID, UUID]] = {}
         self._recorder: Recorder = recorder or NullRecorder()
         self._expiry = SessionExpiry(
             lambda sid, data: self._sio.emit(SESSION_EXPIRED, data, to=sid),
@@ -256,6 +260,7 @@ class SocketHandlers:
             await self._open(sid, user_id, claims, environ)
         except BaseException:
             self._limits.release(sid)  # a refused connect gets no disconnect event
+            self._identities.pop(sid, None)
             raise
 
     async def _open(
@@ -270,6 +275,7 @@ class SocketHandlers:
             sid, {"user_id": user_id, "session_id": claims.session_id, "origin": origin}
         )
         await self._sio.enter_room(sid, user_room(user_id))
+        self._identities[sid] = (user_id, claims.session_id)
         self._expiry.watch(sid, claims.expires_at)
         try:
             await self._connections.add(user_id, sid, claims.session_id)
@@ -305,10 +311,10 @@ class SocketHandlers:
         self._expiry.forget(sid)
         with _logged("presence"):
             await self._presence.disconnected(sid)
-        session = await self._sio.get_session(sid)
-        if "user_id" in session:
+        identity = self._identities.pop(sid, None)
+        if identity is not None:
             try:
-                await self._connections.remove(session["user_id"], sid, session["session_id"])
+                await self._connections.remove(identity[0], sid, identity[1])
             except Exception:
                 log.exception("could not unregister socket %s", sid)
 
