@@ -54,6 +54,7 @@ from rooms.connections import (
     LocalConnectionRegistry,
     RedisConnectionRegistry,
 )
+from rooms.names import is_project_room
 from rooms.presence import (
     LocalPresenceStore,
     PresenceStore,
@@ -237,6 +238,10 @@ def _metrics(
                 "Socket.IO connections held",
                 lambda: limits.connections,
             ),
+            "boardroom_project_rooms": (
+                "project rooms with a socket on this instance",
+                lambda: _project_rooms(app[SIO]),
+            ),
             "boardroom_event_loop_lag_seconds": (
                 "event-loop lag (worst recent)",
                 lambda: lag.seconds,
@@ -258,6 +263,12 @@ def _metrics(
     app.cleanup_ctx.append(_outbox_gauge_ctx)
     app.on_cleanup.append(_shutdown_metrics)
     return metrics
+
+
+def _project_rooms(sio: socketio.AsyncServer) -> int:
+    """Rooms of open boards held here (each socket's own room and user rooms not counted)."""
+    rooms = sio.manager.rooms.get("/", {})
+    return sum(1 for name, members in rooms.items() if is_project_room(name) and members)
 
 
 def _pool_size(pool: asyncpg.Pool) -> int:

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from uuid import UUID
 
+_PROJECT = "project:"
+
 
 def project_room(project_id: UUID | str) -> str:
-    return f"project:{project_id}"
+    return f"{_PROJECT}{project_id}"
+
+
+def is_project_room(name: object) -> bool:
+    return isinstance(name, str) and name.startswith(_PROJECT)
 
 
 def user_room(user_id: UUID | str) -> str:

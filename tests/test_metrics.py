@@ -39,6 +39,7 @@ async def test_red_business_and_gauge_metrics_are_exposed(api, base_url):
                 "title": "counted",
             },
         )
+        await client.ok("project:join", {"project_id": board.project_id})
         bad = await client.call("task:create", {"op_id": op(), "project_id": "nope"})
         assert bad["error"]["code"] == "invalid_payload"
         samples = await _scrape(api, base_url)
@@ -58,6 +59,7 @@ async def test_red_business_and_gauge_metrics_are_exposed(api, base_url):
     for kind in ("registration", "login_failure", "task_created"):
         assert _value(samples, business, kind=kind) == 1, kind
     assert _value(samples, "boardroom_connected_sockets") == 1
+    assert _value(samples, "boardroom_project_rooms") == 1  # the board the client joined
     assert _value(samples, "boardroom_db_pool_size") >= 1
     assert ("boardroom_event_loop_lag_seconds", frozenset()) in {
         (n, frozenset()) for (n, _) in samples
