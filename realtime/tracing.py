@@ -3,7 +3,7 @@
 ``BOARDROOM_TRACES_EXPORTER`` chooses where spans go: ``none`` (the default: no SDK, every
 span a no-op, no instrumentation installed), ``console`` (one JSON span per line on stdout,
 for a developer) or ``otlp`` (OTLP over HTTP to the collector named by the standard
-``OTEL_EXPORTER_OTLP_ENDPOINT``; on ECS, the ADOT sidecar). Sampling follows the standard
+``OTEL_EXPORTER_OTLP_ENDPOINT``; in AWS, an ADOT collector sidecar). Sampling follows the standard
 ``OTEL_TRACES_SAMPLER``/``OTEL_TRACES_SAMPLER_ARG``, parent-based so a trace that started in
 the server is kept or dropped as a whole in the relay and the worker.
 
