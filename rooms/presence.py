@@ -26,6 +26,7 @@ from rooms.names import project_room
 log = logging.getLogger(__name__)
 
 PRESENCE_EVENT = "presence"
+_BATCH = 500  # viewers refreshed per Redis round trip
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,10 @@ class Viewer:
 
 class PresenceStore(Protocol):
     async def put(self, project_id: str, viewer: Viewer, expires_at: float) -> None: ...
+
+    async def put_many(self, entries: list[tuple[str, Viewer]], expires_at: float) -> None:
+        """``put`` for many (project id, viewer) pairs at once: the heartbeat's refresh."""
+        ...
 
     async def drop(self, project_id: str, sid: str) -> None: ...
 
@@ -55,13 +60,20 @@ class RedisPresenceStore:
         self._key_ttl = int(ttl * 4) + 1
 
     async def put(self, project_id: str, viewer: Viewer, expires_at: float) -> None:
-        alive, details = self._keys(project_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(alive, {viewer.sid: expires_at})
-            pipe.hset(details, viewer.sid, orjson.dumps(asdict(viewer)))
-            pipe.expire(alive, self._key_ttl)
-            pipe.expire(details, self._key_ttl)
-            await pipe.execute()
+        await self.put_many([(project_id, viewer)], expires_at)
+
+    async def put_many(self, entries: list[tuple[str, Viewer]], expires_at: float) -> None:
+        """One round trip per ``_BATCH`` viewers, not one each: an instance holding 50,000
+        sockets refreshes them every few seconds."""
+        for start in range(0, len(entries), _BATCH):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for project_id, viewer in entries[start : start + _BATCH]:
+                    alive, details = self._keys(project_id)
+                    pipe.zadd(alive, {viewer.sid: expires_at})
+                    pipe.hset(details, viewer.sid, orjson.dumps(asdict(viewer)))
+                    pipe.expire(alive, self._key_ttl)
+                    pipe.expire(details, self._key_ttl)
+                await pipe.execute()
 
     async def drop(self, project_id: str, sid: str) -> None:
         alive, details = self._keys(project_id)
@@ -99,6 +111,10 @@ class LocalPresenceStore:
 
     async def put(self, project_id: str, viewer: Viewer, expires_at: float) -> None:
         self._entries.setdefault(project_id, {})[viewer.sid] = (viewer, expires_at)
+
+    async def put_many(self, entries: list[tuple[str, Viewer]], expires_at: float) -> None:
+        for project_id, viewer in entries:
+            await self.put(project_id, viewer, expires_at)
 
     async def drop(self, project_id: str, sid: str) -> None:
         self._entries.get(project_id, {}).pop(sid, None)
@@ -184,12 +200,13 @@ class PresenceTracker:
 
     async def _refresh(self) -> None:
         now = time.time()
-        projects: set[str] = set()
-        for viewers in list(self._local.values()):
-            for project_id, viewer in list(viewers.items()):
-                await self._store.put(project_id, viewer, now + self._ttl)
-                projects.add(project_id)
-        for project_id in projects:
+        entries = [
+            (project_id, viewer)
+            for viewers in list(self._local.values())
+            for project_id, viewer in list(viewers.items())
+        ]
+        await self._store.put_many(entries, now + self._ttl)
+        for project_id in {project_id for project_id, _ in entries}:
             _, pruned = await self._store.viewers(project_id, now)
             if pruned:
                 await self.broadcast(project_id)

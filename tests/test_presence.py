@@ -9,8 +9,9 @@ import time
 import uuid
 
 import aiohttp
+import redis.asyncio as redis
 
-from rooms.presence import Viewer, summarize
+from rooms.presence import RedisPresenceStore, Viewer, summarize
 from tests.conftest import Services
 from tests.support import JWT_SECRET, Api, Client, ServerProcess, connect, free_port, make_board, op
 
@@ -112,3 +113,25 @@ async def test_presence_spans_instances_and_follows_joins_edits_leaves_and_crash
     finally:
         for server in servers:
             await asyncio.to_thread(server.stop)
+
+
+async def test_the_heartbeat_refreshes_many_viewers_in_batches(services: Services) -> None:
+    """put_many keeps every viewer of every project, across several Redis round trips."""
+    client = redis.Redis.from_url(services.redis_url)
+    store = RedisPresenceStore(client, f"boardroom-test-{uuid.uuid4().hex[:8]}", ttl=15)
+    projects = [str(uuid.uuid4()) for _ in range(3)]
+    entries = [
+        (projects[n % 3], Viewer(f"sid{n}", f"user{n % 7}", f"User {n % 7}")) for n in range(1201)
+    ]
+    try:
+        now = time.time()
+        await store.put_many(entries, now + 15)
+        for project_id in projects:
+            viewers, pruned = await store.viewers(project_id, now)
+            expected = {viewer.sid for p, viewer in entries if p == project_id}
+            assert {viewer.sid for viewer in viewers} == expected and pruned == 0
+        # Refreshed entries that then expire are pruned, all of them.
+        await store.put_many(entries, now - 1)
+        assert [len((await store.viewers(p, now))[0]) for p in projects] == [0, 0, 0]
+    finally:
+        await client.aclose()
