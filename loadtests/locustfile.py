@@ -29,6 +29,7 @@ import itertools
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,37 +183,29 @@ class BoardMember(HttpUser):
 
     @task(3)
     def rename_task(self) -> None:
-        if not self.tasks_known:
-            return self.create_task()
-        task_id = random.choice(list(self.tasks_known))
-        self._remember(
-            self._emit(
-                "task:update",
-                {
-                    "project_id": self.team.project_id,
-                    "task_id": task_id,
-                    "base_version": self.tasks_known[task_id],
-                    "title": f"Renamed {random.randrange(1_000_000)}",
-                },
-            )
+        self._change(
+            "task:update",
+            lambda task_id: {
+                "base_version": self.tasks_known[task_id],
+                "title": f"Renamed {random.randrange(1_000_000)}",
+            },
         )
 
     @task(2)
     def move_task(self) -> None:
-        if not self.tasks_known:
-            return self.create_task()
-        task_id = random.choice(list(self.tasks_known))
-        self._remember(
-            self._emit(
-                "task:move",
-                {
-                    "project_id": self.team.project_id,
-                    "task_id": task_id,
-                    "column_id": random.choice(self.team.columns),
-                    "after_id": None,
-                },
-            )
+        self._change(
+            "task:move",
+            lambda task_id: {"column_id": random.choice(self.team.columns), "after_id": None},
         )
+
+    def _change(self, event: str, fields: Callable[[str], dict[str, Any]]) -> None:
+        """``event`` on one of the tasks this user made (a new one if it has none yet)."""
+        if not self.tasks_known:
+            self.create_task()
+            return
+        task_id = random.choice(list(self.tasks_known))
+        payload = {"project_id": self.team.project_id, "task_id": task_id, **fields(task_id)}
+        self._remember(self._emit(event, payload))
 
     @task(1)
     def export_board(self) -> None:
