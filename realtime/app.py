@@ -46,7 +46,7 @@ from realtime import jsoncodec
 from realtime.metrics import Metrics
 from realtime.packets import TolerantPacket
 from realtime.settings import Settings
-from realtime.websocket import disable_compression
+from realtime.websocket import OpenWebSockets, serve_websockets
 from rooms.access import LiveAccess
 from rooms.broadcaster import RoomBroadcaster
 from rooms.connections import (
@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool", asyncpg.Pool)
 SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio", socketio.AsyncServer)
+OPEN_WEBSOCKETS: web.AppKey[OpenWebSockets] = web.AppKey("open_websockets", OpenWebSockets)
 BOARD_SERVICE: web.AppKey[BoardService] = web.AppKey("board_service", BoardService)
 REDIS: web.AppKey[redis.Redis] = web.AppKey("redis", redis.Redis)
 RELAY: web.AppKey[OutboxRelay] = web.AppKey("relay", OutboxRelay)
@@ -94,8 +95,6 @@ def make_socketio_server(settings: Settings) -> socketio.AsyncServer:
         logger=False,
         engineio_logger=False,
     )
-    if not settings.websocket_compression:
-        disable_compression(sio.eio)
     return sio
 
 
@@ -113,6 +112,7 @@ async def create_app(settings: Settings) -> web.Application:
     app[POOL] = pool
     sio = make_socketio_server(settings)
     app[SIO] = sio
+    app[OPEN_WEBSOCKETS] = serve_websockets(sio.eio, compress=settings.websocket_compression)
     sio.attach(app, socketio_path=ENGINEIO_PATH.strip("/"))
 
     connections = _connection_registry(app, settings)
@@ -391,7 +391,8 @@ async def _disconnect_sockets(app: web.Application) -> None:
     sockets to hold the process until their ping timeout (about 45 s)."""
     sio = app[SIO]
     if sio.eio.sockets:  # engineio's disconnect-all waits on an empty set otherwise
-        await sio.eio.disconnect()
+        await sio.eio.disconnect()  # each client gets its CLOSE packet
+    app[OPEN_WEBSOCKETS].close_all()  # realtime.websocket says why
     await sio.shutdown()
     await _stop_pubsub_listener(sio)
 

@@ -65,8 +65,10 @@ async def test_a_stopping_instance_closes_its_sockets_instead_of_waiting_for_pin
     client = await connect(first.url, account.access_token)
     first.process.terminate()
     # Without closing the sockets on shutdown the process lingers for ping interval + timeout
-    # (45 s); a load balancer draining this instance would wait that long.
-    await asyncio.get_running_loop().run_in_executor(None, first.process.wait, 15)
+    # (45 s); a load balancer draining this instance would wait that long. Without closing
+    # their connections, it waited for each client to give up on the WebSocket close
+    # handshake, which aiohttp no longer reads once it shuts down (5 s for this client).
+    await asyncio.get_running_loop().run_in_executor(None, first.process.wait, 3)
     assert first.process.returncode == 0
     await asyncio.wait_for(client.sio.wait(), 10)  # returns once the client is disconnected
     assert not client.sio.connected
