@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
@@ -110,15 +111,14 @@ def fresh_database(services: Services) -> Iterator[str]:
         asyncio.run(_drop_database(admin_url, name))
 
 
-@pytest.fixture
-def settings(services: Services) -> Settings:
+def app_settings(database_url: str, redis_url: str | None, **extra: Any) -> Settings:
+    """Settings of an in-process test app: its own Redis channel, a small pool."""
     return Settings(
         mode=Mode.DEV,
-        database_url=services.database_url,
-        redis_url=services.redis_url,
+        database_url=database_url,
+        redis_url=redis_url,
         redis_channel=f"boardroom-test-{uuid.uuid4().hex[:8]}",
         jwt_secret=JWT_SECRET,
-        allowed_origins=["http://allowed.example"],
         db_pool_min=1,
         db_pool_max=5,
         # Tests fire events as fast as they can; tests/test_rate_limits.py sets real limits.
@@ -126,6 +126,14 @@ def settings(services: Services) -> Settings:
         rate_limit_account_per_second=10_000,
         rate_limit_account_burst=10_000,
         rate_limit_burst=10_000,
+        **extra,
+    )
+
+
+@pytest.fixture
+def settings(services: Services) -> Settings:
+    return app_settings(
+        services.database_url, services.redis_url, allowed_origins=["http://allowed.example"]
     )
 
 

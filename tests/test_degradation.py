@@ -23,27 +23,9 @@ from aiokafka import AIOKafkaConsumer
 from persistence.migrator import migrate
 from realtime.app import create_app
 from realtime.embedded import EmbeddedKafka, EmbeddedPostgres, EmbeddedRedis
-from realtime.settings import Mode, Settings
-from tests.conftest import Services
+from tests.conftest import Services, app_settings
 from tests.pipeline_support import eventually
 from tests.support import JWT_SECRET, Api, ServerProcess, connect, free_port, make_board, op
-
-
-def _settings(database_url: str, redis_url: str, **extra: Any) -> Settings:
-    return Settings(
-        mode=Mode.DEV,
-        database_url=database_url,
-        redis_url=redis_url,
-        redis_channel=f"boardroom-test-{uuid.uuid4().hex[:8]}",
-        jwt_secret=JWT_SECRET,
-        db_pool_min=1,
-        db_pool_max=5,
-        rate_limit_per_second=10_000,
-        rate_limit_account_per_second=10_000,
-        rate_limit_account_burst=10_000,
-        rate_limit_burst=10_000,
-        **extra,
-    )
 
 
 @pytest.fixture
@@ -63,7 +45,7 @@ async def test_postgres_down_answers_unavailable_at_once_and_the_server_recovers
     postgres, _ = own_postgres
     database_url = await asyncio.to_thread(postgres.start)
     await migrate(database_url)
-    server = await aiohttp_server(await create_app(_settings(database_url, services.redis_url)))
+    server = await aiohttp_server(await create_app(app_settings(database_url, services.redis_url)))
     url = str(server.make_url("")).rstrip("/")
     async with aiohttp.ClientSession() as http:
         api = Api(url, http)
@@ -228,7 +210,7 @@ async def kafka_app(
 ) -> AsyncIterator[tuple[str, str]]:
     """An in-process server relaying to ``own_broker``: (its URL, its project-events topic)."""
     prefix = f"t{uuid.uuid4().hex[:8]}"
-    settings = _settings(
+    settings = app_settings(
         services.database_url,
         services.redis_url,
         kafka_url=f"kafka://127.0.0.1:{own_broker.port}",
