@@ -32,7 +32,7 @@ import socketio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from persistence.migrator import migrate  # noqa: E402
+from loadtests.bench_db import fresh_database  # noqa: E402
 from realtime.embedded import free_port  # noqa: E402
 
 SECRET = "bench-secret-that-is-long-enough-0123456789abcdef"
@@ -49,12 +49,11 @@ INSERT INTO task_assignees (task_id, user_id) SELECT id, $2 FROM tasks WHERE pro
 
 
 async def run(counts: list[int]) -> list[dict[str, Any]]:
-    admin_url = os.environ["DATABASE_URL"]
-    name = f"boardroom_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(admin_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    database_url = admin_url.rsplit("/", 1)[0] + f"/{name}"
-    await migrate(database_url)
+    async with fresh_database(os.environ["DATABASE_URL"]) as database_url:
+        return await _run(database_url, counts)
+
+
+async def _run(database_url: str, counts: list[int]) -> list[dict[str, Any]]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = Path(tempfile.mkstemp(prefix="bench-export-", suffix=".log")[1])
@@ -117,8 +116,6 @@ async def run(counts: list[int]) -> list[dict[str, Any]]:
             await sio.disconnect()
     finally:
         await asyncio.to_thread(_stop_server, server, log)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
     return results
 
 

@@ -40,7 +40,7 @@ import socketio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from persistence.migrator import migrate  # noqa: E402
+from loadtests.bench_db import fresh_database  # noqa: E402
 from realtime.embedded import EmbeddedKafka, free_port  # noqa: E402
 
 SECRET = "bench-secret-that-is-long-enough-0123456789abcdef"
@@ -103,13 +103,12 @@ async def register(http: aiohttp.ClientSession, url: str, name: str) -> dict[str
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    admin_url = os.environ["DATABASE_URL"]
+    async with fresh_database(os.environ["DATABASE_URL"]) as database_url:
+        return await _run(database_url, args)
+
+
+async def _run(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
     redis_url = os.environ["REDIS_URL"]
-    name = f"boardroom_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(admin_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    database_url = admin_url.rsplit("/", 1)[0] + f"/{name}"
-    await migrate(database_url)
     broker = None if os.environ.get("KAFKA_URL") else EmbeddedKafka()
     kafka_url = os.environ.get("KAFKA_URL") or broker.start()  # type: ignore[union-attr]
     port = free_port()
@@ -277,8 +276,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             proc.stop()
         if broker:
             broker.stop()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def main() -> None:
