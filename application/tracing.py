@@ -44,7 +44,7 @@ def span(
         if current.is_recording():
             yield current
         else:
-            with suppress_instrumentation():
+            with quiet():
                 yield current
 
 

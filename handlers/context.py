@@ -20,6 +20,7 @@ log = logging.getLogger("boardroom.access")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 ENGINEIO_PATH = "/socket.io/"
+_TRACE_HEADERS = ("traceparent", "tracestate")  # W3C Trace Context, read case-insensitively
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -73,9 +74,8 @@ def _request_span(
     Socket.IO's own transport requests get none; each event has its own span instead."""
     if request.path.startswith(ENGINEIO_PATH):
         return nullcontext(trace.INVALID_SPAN)
-    caller = trace.get_current_span(
-        tracing.context_from({k.lower(): v for k, v in request.headers.items()})
-    ).get_span_context()
+    offered = {k: request.headers[k] for k in _TRACE_HEADERS if k in request.headers}
+    caller = trace.get_current_span(tracing.context_from(offered)).get_span_context()
     return tracing.span(
         f"{request.method} {route}",
         context=tracing.NEW_TRACE,
