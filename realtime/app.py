@@ -159,14 +159,13 @@ async def create_app(settings: Settings) -> web.Application:
 
 
 def _auth_service(settings: Settings, pool: asyncpg.Pool, live: LiveAccess) -> AuthService:
-    assert settings.jwt_secret is not None
     return AuthService(
         pool,
         Passwords(PasswordPolicy(settings.argon2_memory_kib, settings.argon2_time_cost)),
-        AccessTokens(settings.jwt_secret, settings.access_token_ttl_seconds),
+        AccessTokens(settings.signing_keys, settings.access_token_ttl_seconds),
         timedelta(seconds=settings.refresh_token_ttl_seconds),
         live,
-        DeviceTokens(settings.jwt_secret),
+        DeviceTokens(settings.signing_keys),
         LoginThrottle(settings.login_failures_per_hour, settings.login_device_failures_per_hour),
     )
 

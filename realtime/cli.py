@@ -111,6 +111,14 @@ def api_documents() -> dict[str, str]:
     }
 
 
+def cmd_config_doc(args: argparse.Namespace) -> None:
+    """Write docs/configuration.md from the settings classes."""
+    from realtime.config_reference import configuration_markdown
+
+    args.output.write_text(configuration_markdown())
+    log.info("wrote %s", args.output)
+
+
 def permissions_markdown() -> str:
     """The permission table, then which socket event and REST route is which action."""
     from domain.permissions import render_markdown
@@ -283,6 +291,27 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
     sys.exit(1 if problems else 0)
 
 
+def cmd_healthcheck(args: argparse.Namespace) -> None:
+    """Exit 0 when this container's process answers on its own port: the server's ``/healthz``
+    or, with ``--worker``, the worker's ``/metrics`` (the image's HEALTHCHECK)."""
+    from urllib.error import URLError
+    from urllib.request import urlopen
+
+    port = (
+        os.environ.get("BOARDROOM_WORKER_METRICS_PORT", "9465")
+        if args.worker
+        else os.environ.get("BOARDROOM_PORT", "8080")
+    )
+    url = f"http://127.0.0.1:{int(port)}/{'metrics' if args.worker else 'healthz'}"
+    try:
+        # A fixed http URL on loopback: no scheme or host comes from outside.
+        with urlopen(url, timeout=args.timeout) as response:  # nosec B310
+            healthy = response.status == 200
+    except (URLError, OSError, ValueError) as exc:
+        sys.exit(f"unhealthy: {url}: {exc}")
+    sys.exit(0 if healthy else f"unhealthy: {url} answered {response.status}")
+
+
 async def _seed_demo(app: web.Application) -> None:
     from handlers.bearer import AUTH_SERVICE
     from realtime.app import BOARD_SERVICE
@@ -322,11 +351,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", help="check every audit hash chain")
     sub.add_parser("migrate", help="apply pending database migrations")
+    health = sub.add_parser("healthcheck", help="exit 0 if this container's process answers")
+    health.add_argument("--worker", action="store_true", help="check the worker's /metrics")
+    health.add_argument("--timeout", type=float, default=3.0)
+    config_doc = sub.add_parser("config-doc", help="write docs/configuration.md from the settings")
+    config_doc.add_argument("--output", type=Path, default=Path("docs/configuration.md"))
     doc = sub.add_parser("permissions-doc", help="render docs/permissions.md from the table")
     doc.add_argument("--output", type=Path, default=Path("docs/permissions.md"))
     args = parser.parse_args(argv)
     logs = LogSettings()
-    default_format = "text" if args.command in ("dev", "permissions-doc", "api-docs") else "json"
+    default_format = "json"
+    if args.command in ("dev", "permissions-doc", "api-docs", "config-doc"):
+        default_format = "text"
     configure_logging(logs.log_level, logs.log_format or default_format)
     if args.command in _TRACED:
         configure_tracing(logs.traces_exporter, f"boardroom-{_TRACED[args.command]}")
@@ -339,6 +375,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         "relay": cmd_relay,
         "audit": cmd_audit_verify,
         "permissions-doc": cmd_permissions_doc,
+        "healthcheck": cmd_healthcheck,
+        "config-doc": cmd_config_doc,
     }
     commands[args.command](args)
 

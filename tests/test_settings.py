@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from realtime.settings import Mode, Settings, SettingsError
+from tests.support import JWT_SECRET, ROOT
 
 
 def test_production_without_a_jwt_secret_stops_with_a_clear_message(monkeypatch):
@@ -31,8 +32,24 @@ def test_dev_generates_a_secret_and_says_so(monkeypatch, caplog):
 def test_environment_variables_are_read(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://db.example/boardroom")
     monkeypatch.setenv("BOARDROOM_ALLOWED_ORIGINS", "https://a.example, https://b.example")
-    monkeypatch.setenv("BOARDROOM_JWT_SECRET", "x" * 40)
+    monkeypatch.setenv("BOARDROOM_JWT_SECRET", JWT_SECRET)
     settings = Settings()
     assert settings.mode is Mode.PRODUCTION
     assert settings.database_url == "postgresql://db.example/boardroom"
     assert settings.origins == ["https://a.example", "https://b.example"]
+
+
+def test_the_configuration_reference_is_current():
+    """docs/configuration.md is what `boardroom config-doc` writes today."""
+    from realtime.config_reference import configuration_markdown
+
+    documented = (ROOT / "docs" / "configuration.md").read_text()
+    assert documented == configuration_markdown(), "run: boardroom config-doc"
+
+
+def test_every_setting_is_in_the_reference_with_its_variable():
+    from realtime.config_reference import environment_variables
+
+    documented = (ROOT / "docs" / "configuration.md").read_text()
+    for variable in environment_variables():
+        assert f"| `{variable}` |" in documented
