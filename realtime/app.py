@@ -339,6 +339,7 @@ def relay_config(settings: Settings) -> RelayConfig:
         kafka_url=settings.kafka_url,
         topic_prefix=settings.kafka_topic_prefix,
         partitions=settings.kafka_partitions,
+        replication=settings.kafka_replication,
         batch_size=settings.outbox_batch_size,
         retention=timedelta(hours=settings.outbox_retention_hours),
     )

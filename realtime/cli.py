@@ -206,6 +206,7 @@ def _worker_config(settings: Settings) -> WorkerConfig:
         redis_channel=settings.redis_channel,
         topic_prefix=settings.kafka_topic_prefix,
         partitions=settings.kafka_partitions,
+        replication=settings.kafka_replication,
         dead_letter_attempts=settings.dead_letter_attempts,
         timer_interval_seconds=settings.worker_timer_seconds,
         due_soon=timedelta(hours=settings.due_soon_hours),
@@ -231,7 +232,9 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
     settings = _settings(jwt_secret=_NO_TOKENS_SIGNED)
     config = _worker_config(settings)
-    asyncio.run(ensure_topics(config.kafka_url, config.topic_prefix, config.partitions))
+    asyncio.run(
+        ensure_topics(config.kafka_url, config.topic_prefix, config.partitions, config.replication)
+    )
     # Faust (mode) replaces the logging set-up; give it ours: no handler of its own, then ours.
     metrics = Metrics()
     if settings.worker_metrics_port:

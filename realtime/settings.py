@@ -108,7 +108,8 @@ class Settings(DatabaseSettings):
     kafka_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("KAFKA_URL", "BOARDROOM_KAFKA_URL"),
-        description="Kafka bootstrap servers, `kafka://host:port[,host:port]`",
+        description="Kafka bootstrap servers, `kafka://host:port[,host:port]`; "
+        "`kafka+ssl://` speaks TLS, verified against the system's CAs (MSK's port 9094)",
         json_schema_extra=_shown("embedded in `dev`; none for `serve` (events wait in the outbox)"),
     )
     kafka_topic_prefix: str = Field(
@@ -119,6 +120,12 @@ class Settings(DatabaseSettings):
     )
     kafka_partitions: int = Field(
         default=8, ge=1, le=1024, description="partitions of the topics Boardroom creates"
+    )
+    kafka_replication: int = Field(
+        default=1,
+        ge=1,
+        le=7,
+        description="replicas of each topic Boardroom creates (3 on a three-broker MSK cluster)",
     )
     outbox_relay: bool = Field(
         default=True, description="run the outbox relay in this server (one leads at a time)"

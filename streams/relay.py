@@ -29,7 +29,7 @@ from domain.integration import Topic
 from persistence import outbox
 from persistence.db import connect
 from streams.failpoints import failpoint
-from streams.topics import bootstrap_servers, ensure_topics, topic_name
+from streams.topics import bootstrap_servers, ensure_topics, tls_options, topic_name
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class RelayConfig:
     kafka_url: str
     topic_prefix: str
     partitions: int
+    replication: int = 1
     batch_size: int = 500
     poll_seconds: float = 1.0
     retention: timedelta = timedelta(hours=24)
@@ -88,10 +89,14 @@ class OutboxRelay:
             log.info("outbox relay: leading (publishing to %s)", self._config.kafka_url)
             await conn.add_listener(outbox.NOTIFY_CHANNEL, self._on_notify)
             await ensure_topics(
-                self._config.kafka_url, self._config.topic_prefix, self._config.partitions
+                self._config.kafka_url,
+                self._config.topic_prefix,
+                self._config.partitions,
+                self._config.replication,
             )
             producer = AIOKafkaProducer(
                 bootstrap_servers=bootstrap_servers(self._config.kafka_url),
+                **tls_options(self._config.kafka_url),
                 acks="all",
                 enable_idempotence=False,  # tansu has no idempotent producer (ADR 0020)
                 linger_ms=2,

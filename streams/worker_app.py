@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -32,7 +33,7 @@ from streams.guard import Guard, Handler
 from streams.http_sender import HttpWebhookSender
 from streams.smtp import SmtpSender
 from streams.tansu_compat import App
-from streams.topics import bootstrap_servers, topic_name
+from streams.topics import bootstrap_servers, topic_name, uses_tls
 from streams.worker_metrics import WorkerMetrics, consumer_lag
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class WorkerConfig:
     redis_channel: str
     topic_prefix: str
     partitions: int
+    replication: int = 1
     dead_letter_attempts: int = 3
     timer_interval_seconds: float = 30.0
     due_soon: timedelta = timedelta(hours=24)
@@ -59,7 +61,9 @@ class WorkerConfig:
 
 def faust_settings(config: WorkerConfig) -> dict[str, Any]:
     """Settings that work with tansu and with a real Kafka (ROADMAP, "Known facts")."""
+    tls = {"broker_credentials": ssl.create_default_context()} if uses_tls(config.kafka_url) else {}
     return {
+        **tls,
         "broker": "kafka://" + bootstrap_servers(config.kafka_url).replace(",", ";kafka://"),
         "broker_session_timeout": 10,
         "broker_rebalance_timeout": 10,
