@@ -8,6 +8,7 @@ from enum import StrEnum
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, JsonValue, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -78,6 +79,29 @@ class DatabaseSettings(LogSettings):
         description="PostgreSQL DSN, `postgresql://user:password@host:5432/db`",
         json_schema_extra=_shown("embedded in `dev`; required otherwise"),
     )
+    database_password: str | None = Field(
+        default=None,
+        description="password for `DATABASE_URL`'s user, kept out of the URL (e.g. injected "
+        "from the RDS-managed secret); replaces any password the URL has",
+    )
+
+    @model_validator(mode="after")
+    def _database_password(self) -> DatabaseSettings:
+        if self.database_url and self.database_password:
+            self.database_url = with_password(self.database_url, self.database_password)
+        return self
+
+
+def with_password(url: str, password: str) -> str:
+    """``url`` with ``password`` for its user (quoted), whatever password it had."""
+    parts = urlsplit(url)
+    user = quote(unquote(parts.username or ""), safe="")
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    netloc = f"{user}:{quote(password, safe='')}@{host}{port}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class Settings(DatabaseSettings):
@@ -99,6 +123,10 @@ class Settings(DatabaseSettings):
         description="Redis URL (`rediss://` for TLS) for the Socket.IO manager, the registry "
         "of each user's sockets, presence and limits",
         json_schema_extra=_shown("embedded in `dev`; none for `serve` (one instance only)"),
+    )
+    redis_password: str | None = Field(
+        default=None,
+        description="password (ElastiCache AUTH token) for `REDIS_URL`, kept out of the URL",
     )
     redis_channel: str = Field(
         default="boardroom",
@@ -291,6 +319,12 @@ class Settings(DatabaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _redis_password(self) -> Settings:
+        if self.redis_url and self.redis_password:
+            self.redis_url = with_password(self.redis_url, self.redis_password)
+        return self
 
     @model_validator(mode="after")
     def _secret_policy(self) -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -53,3 +54,18 @@ def test_every_setting_is_in_the_reference_with_its_variable():
     documented = (ROOT / "docs" / "configuration.md").read_text()
     for variable in environment_variables():
         assert f"| `{variable}` |" in documented
+
+
+def test_passwords_given_apart_from_the_urls_are_put_into_them(monkeypatch):
+    """ECS injects secrets as whole variables; the DSN itself holds no password."""
+    monkeypatch.setenv("DATABASE_URL", "postgresql://boardroom@db.internal:5432/boardroom")
+    monkeypatch.setenv("BOARDROOM_DATABASE_PASSWORD", "p@ss:w/rd%")
+    monkeypatch.setenv("REDIS_URL", "rediss://cache.internal:6379/0")
+    monkeypatch.setenv("BOARDROOM_REDIS_PASSWORD", "token#1")
+    settings = Settings(jwt_secret=JWT_SECRET)
+    assert settings.database_url == (
+        "postgresql://boardroom:p%40ss%3Aw%2Frd%25@db.internal:5432/boardroom"
+    )
+    assert settings.redis_url == "rediss://:token%231@cache.internal:6379/0"
+    parsed = urlsplit(settings.database_url)
+    assert unquote(parsed.password or "") == "p@ss:w/rd%" and parsed.hostname == "db.internal"
