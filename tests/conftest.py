@@ -22,7 +22,15 @@ from persistence.migrator import migrate
 from realtime.app import create_app
 from realtime.embedded import EmbeddedKafka, EmbeddedPostgres, EmbeddedRedis
 from realtime.settings import Mode, Settings
-from tests.support import JWT_SECRET, Api, Client, ServerProcess, connect, free_port
+from tests.support import (
+    JWT_SECRET,
+    NEVER_LAGGING_MS,
+    Api,
+    Client,
+    ServerProcess,
+    connect,
+    free_port,
+)
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,7 @@ def app_settings(database_url: str, redis_url: str | None, **extra: Any) -> Sett
         rate_limit_account_per_second=10_000,
         rate_limit_account_burst=10_000,
         rate_limit_burst=10_000,
+        max_loop_lag_ms=NEVER_LAGGING_MS,
         **extra,
     )
 
@@ -195,3 +204,17 @@ def two_servers(services: Services) -> Iterator[list[ServerProcess]]:
     finally:
         for server in servers:
             server.stop()
+
+
+MEASUREMENTS = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture(scope="session")
+def record_measurement(pytestconfig: pytest.Config) -> Callable[[str], None]:
+    """Note a number a test measured (e.g. an image's size); printed after the run's summary."""
+    return pytestconfig.stash.setdefault(MEASUREMENTS, []).append
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    for line in config.stash.get(MEASUREMENTS, []):
+        terminalreporter.write_line(f"measured: {line}")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -27,11 +28,17 @@ class ChildProcess:
 
     def __init__(self, command: str, env: dict[str, str], ready_line: str | None = None) -> None:
         self.command = command
+        # Names this process in the spans it exports (tests/span_collector.py).
+        self.instance_id = f"{command}-{uuid.uuid4().hex[:8]}"
         self.log = Path(tempfile.mkstemp(prefix=f"boardroom-{command}-", suffix=".log")[1])
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "realtime.cli", command],
-                env={**os.environ, **env},
+                env={
+                    **os.environ,
+                    "OTEL_RESOURCE_ATTRIBUTES": f"service.instance.id={self.instance_id}",
+                    **env,
+                },
                 cwd=ROOT,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -29,6 +29,8 @@ class ReceivedSpan:
     span_id: str
     parent_id: str  # "" for a root span
     attributes: dict[str, Any] = field(default_factory=dict)
+    instance: str = ""  # the resource's service.instance.id: which process of the service
+    started_ns: int = 0  # Unix time, nanoseconds
 
 
 def _value(value: AnyValue) -> Any:
@@ -93,6 +95,8 @@ class SpanCollector:
                             span_id=span.span_id.hex(),
                             parent_id=span.parent_span_id.hex(),
                             attributes={a.key: _value(a.value) for a in span.attributes},
+                            instance=str(resource.get("service.instance.id", "")),
+                            started_ns=span.start_time_unix_nano,
                         )
                     )
         with self._lock:

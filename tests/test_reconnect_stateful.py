@@ -28,6 +28,7 @@ from tests.support import JWT_SECRET, Api, ServerProcess, free_port, make_board,
 
 T = TypeVar("T")
 CLIENTS = 3
+CATCH_UP = 30  # seconds a replica may take to receive the live events of the acks
 
 
 class Loop:
@@ -157,7 +158,7 @@ def run_machine(loop: Loop, url: str, database_url: str) -> None:
             for replica in self.replicas:
                 if not replica.joined:
                     continue
-                loop.run(_caught_up(replica, last_seq))
+                loop.run(_caught_up(replica, last_seq), timeout=CATCH_UP + 10)
                 assert replica.tasks == expected
                 steps = [s for s in replica.applied if s > 0]
                 assert len(steps) == len(set(steps)), "an event was applied twice"
@@ -263,7 +264,8 @@ async def _database(database_url: str, project_id: str) -> tuple[dict[str, str],
 
 
 async def _caught_up(replica: Replica, last_seq: int) -> None:
-    """Live events are in flight for a moment after the acks: wait for them (5 s at most)."""
-    deadline = time.monotonic() + 5
+    """Live events are in flight for a moment after the acks: wait for them (up to
+    ``CATCH_UP`` seconds; the board comparison after says what is missing)."""
+    deadline = time.monotonic() + CATCH_UP
     while replica.seq < last_seq and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.02)

@@ -62,13 +62,27 @@ async def test_a_stopping_instance_closes_its_sockets_instead_of_waiting_for_pin
     first, _ = two_servers
     async with aiohttp.ClientSession() as http:
         account = await Api(first.url, http).register("ann")
-    client = await connect(first.url, account.access_token)
-    first.process.terminate()
-    # Without closing the sockets on shutdown the process lingers for ping interval + timeout
-    # (45 s); a load balancer draining this instance would wait that long. Without closing
-    # their connections, it waited for each client to give up on the WebSocket close
-    # handshake, which aiohttp no longer reads once it shuts down (5 s for this client).
-    await asyncio.get_running_loop().run_in_executor(None, first.process.wait, 3)
-    assert first.process.returncode == 0
-    await asyncio.wait_for(client.sio.wait(), 10)  # returns once the client is disconnected
-    assert not client.sio.connected
+        client = await connect(first.url, account.access_token)
+        # And a client that never answers (a frozen tab, a phone gone off the network): after
+        # the Engine.IO handshake it reads nothing and never closes.
+        silent = await http.ws_connect(
+            first.url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket",
+            autoclose=False,
+            autoping=False,
+        )
+        opened = await silent.receive(timeout=10)
+        assert opened.type == aiohttp.WSMsgType.TEXT and opened.data.startswith("0")
+
+        first.process.terminate()
+        # An instance that waited on its clients would linger for the close handshake the
+        # silent one never completes, then its ping timeout: about 55 s (5 s with only the
+        # python-socketio client). A load balancer draining it would wait as long.
+        await asyncio.get_running_loop().run_in_executor(None, first.process.wait, 15)
+        assert first.process.returncode == 0
+        await asyncio.wait_for(client.sio.wait(), 10)  # returns once the client is disconnected
+        assert not client.sio.connected
+        # The silent client was told (the Engine.IO CLOSE packet), then its connection ended.
+        told = await silent.receive(timeout=10)
+        assert (told.type, told.data) == (aiohttp.WSMsgType.TEXT, "1")
+        ended = await silent.receive(timeout=10)
+        assert ended.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED), ended

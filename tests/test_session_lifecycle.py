@@ -34,13 +34,12 @@ async def test_logout_disconnects_that_login_everywhere_and_keeps_other_logins(t
             client.sio.on("session:ended", lambda data: ended.append(data))
             client.sio.on("disconnect", lambda *_, event=event: event.set())
         try:
-            started = time.monotonic()
             status, _ = await api.post(
                 "/api/v1/auth/logout", {"refresh_token": phone.refresh_token}
             )
             assert status == 204
-            await asyncio.wait_for(asyncio.gather(*(e.wait() for e in gone)), timeout=2)
-            assert time.monotonic() - started < 1
+            # The server ends them itself: left alone, they would live until their tokens expire.
+            await asyncio.wait_for(asyncio.gather(*(e.wait() for e in gone)), timeout=10)
             assert not here.sio.connected and not there.sio.connected
             assert ended == [{"reason": "logout"}, {"reason": "logout"}]
             # The other login of the same user is untouched.
@@ -111,7 +110,6 @@ async def test_a_password_change_ends_every_login_on_every_instance(two_servers,
         assert status == 401
         assert all(client.sio.connected for client in sockets)
 
-        started = time.monotonic()
         status, fresh = await _post_with_token(
             http,
             url,
@@ -119,8 +117,7 @@ async def test_a_password_change_ends_every_login_on_every_instance(two_servers,
             {"current_password": phone.password, "new_password": "a much better one"},
         )
         assert status == 200, fresh
-        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in gone)), timeout=2)
-        assert time.monotonic() - started < 1.5  # argon2 twice, then every socket within 1 s
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in gone)), timeout=10)
         assert ended == [{"reason": "password_changed"}] * 2
         # Every earlier login is over; the new session works; only the new password logs in.
         for token in (phone.refresh_token, laptop["refresh_token"]):
@@ -139,9 +136,13 @@ async def test_a_password_change_ends_every_login_on_every_instance(two_servers,
         await renewed.sio.disconnect()
 
 
+GRACE = 5.0  # seconds to renew after session:expired
+FIRST_TOKEN, RENEWED_TOKEN = 4, 7  # lifetimes, in whole seconds as tokens count them
+
+
 @pytest.fixture
 async def short_grace_url(aiohttp_server, settings):
-    app = await create_app(settings.model_copy(update={"session_expiry_grace_seconds": 1.0}))
+    app = await create_app(settings.model_copy(update={"session_expiry_grace_seconds": GRACE}))
     server = await aiohttp_server(app)
     return str(server.make_url("")).rstrip("/")
 
@@ -161,8 +162,9 @@ async def test_an_expiring_token_gets_a_signal_renewal_keeps_the_socket_and_sile
     async with aiohttp.ClientSession() as http:
         account = await Api(url, http).register("cal")
         other = await Api(url, http).register("dan")
-    client = await connect(url, _short_token(account.access_token, 2))
+    client = await connect(url, _short_token(account.access_token, FIRST_TOKEN))
     expired: list[dict] = []
+    signals_at_disconnect: list[int] = []
     gone = asyncio.Event()
     signalled = asyncio.Event()
 
@@ -170,14 +172,19 @@ async def test_an_expiring_token_gets_a_signal_renewal_keeps_the_socket_and_sile
         expired.append(data)
         signalled.set()
 
+    def on_disconnect(*_: object) -> None:
+        signals_at_disconnect.append(len(expired))
+        gone.set()
+
     client.sio.on("session:expired", on_expired)
-    client.sio.on("disconnect", lambda *_: gone.set())
+    client.sio.on("disconnect", on_disconnect)
     try:
         # Expiry: a clear signal, with the grace left and how to renew.
-        await asyncio.wait_for(signalled.wait(), timeout=5)
+        await asyncio.wait_for(signalled.wait(), timeout=FIRST_TOKEN + 10)
+        first_grace_over = time.monotonic() + GRACE
         assert expired[0] == {
             "reason": "access_token_expired",
-            "grace_seconds": 1.0,
+            "grace_seconds": GRACE,
             "renew_with": "session:renew",
         }
         # Another account's token, or garbage, does not renew it.
@@ -186,14 +193,17 @@ async def test_an_expiring_token_gets_a_signal_renewal_keeps_the_socket_and_sile
         garbage = await client.call("session:renew", {"access_token": "x"})
         assert garbage["error"]["code"] == "unauthorized"
         renewed = await client.ok(
-            "session:renew", {"access_token": _short_token(account.access_token, 3)}
+            "session:renew", {"access_token": _short_token(account.access_token, RENEWED_TOKEN)}
         )
         assert renewed["data"]["expires_at"] > time.time()
-        await asyncio.sleep(1.5)  # past the first grace: renewal kept the socket
+        # Past the first grace, the renewed socket still works (its new token outlives it).
+        await asyncio.sleep(first_grace_over + 0.5 - time.monotonic())
         assert client.sio.connected and (await client.ok("workspace:list"))["ok"]
         # This time nobody renews: signal at expiry, disconnect one grace period later.
-        await asyncio.wait_for(gone.wait(), timeout=6)
-        assert len(expired) == 2
+        await asyncio.wait_for(gone.wait(), timeout=RENEWED_TOKEN + GRACE + 10)
+        # Ended after the second signal: the first grace, which ran out before the renewed
+        # token did, ended nothing.
+        assert len(expired) == 2 and signals_at_disconnect == [2]
     finally:
         if client.sio.connected:
             await client.sio.disconnect()
