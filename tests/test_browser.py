@@ -45,7 +45,9 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium, or another Chromium-based browser named by BOARDROOM_CHROMIUM (the GitHub
+# runner's Chrome, for instance).
+CHROMIUM = Path(os.environ.get("BOARDROOM_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -65,7 +67,7 @@ def chromium_path() -> str:
     path = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
     if not path:
         _unavailable(
-            "Chromium is not installed (looked for /usr/bin/chromium and `chromium` on PATH; "
+            f"Chromium is not installed (looked for {CHROMIUM} and `chromium` on PATH; "
             "on Debian: apt-get install chromium)"
         )
     assert path is not None
