@@ -159,6 +159,20 @@ class Board:
     column_id: str
 
 
+async def create_task(client: Client, board: Board, title: str) -> dict[str, Any]:
+    """``task:create`` in the board's column; the ack (``data`` is the task, ``seq`` its
+    event's)."""
+    return await client.ok(
+        "task:create",
+        {
+            "op_id": op(),
+            "project_id": board.project_id,
+            "column_id": board.column_id,
+            "title": title,
+        },
+    )
+
+
 async def make_board(client: Client) -> Board:
     ws = await client.ok("workspace:create", {"op_id": op(), "name": "Team"})
     project = await client.ok(
@@ -180,14 +194,16 @@ def free_port() -> int:
 class ServerProcess:
     """``boardroom serve`` in its own process, as in production."""
 
-    def __init__(self, port: int, env: dict[str, str]) -> None:
+    def __init__(self, port: int, env: dict[str, str], tree: Path = ROOT) -> None:
+        """``tree``: the source tree to run (another release's, in the upgrade test)."""
         self.port = port
         self.env = env
+        self.tree = tree
         self.url = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "realtime.cli", "serve", "--port", str(port)],
             env={**os.environ, "BOARDROOM_MAX_LOOP_LAG_MS": str(NEVER_LAGGING_MS), **env},
-            cwd=ROOT,
+            cwd=tree,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -209,7 +225,7 @@ class ServerProcess:
 
     def restart(self) -> None:
         """Start it again, on the same port, after ``stop()``."""
-        self.__init__(self.port, self.env)  # type: ignore[misc]
+        self.__init__(self.port, self.env, self.tree)  # type: ignore[misc]
 
     def stop(self) -> None:
         self.process.terminate()

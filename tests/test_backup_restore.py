@@ -36,7 +36,16 @@ from tests.pipeline_support import (
     pipeline_env,
     start_worker,
 )
-from tests.support import JWT_SECRET, Api, ServerProcess, connect, free_port, make_board, op
+from tests.support import (
+    JWT_SECRET,
+    Api,
+    ServerProcess,
+    connect,
+    create_task,
+    free_port,
+    make_board,
+    op,
+)
 
 pytestmark = pytest.mark.pipeline
 
@@ -135,15 +144,7 @@ async def test_a_dump_restored_into_a_new_database_serves_the_same_boards_and_au
         client = await connect(server.url, owner.access_token)
         board = await make_board(client)
         for title in ("Plan", "Build", "Ship"):
-            created = await client.ok(
-                "task:create",
-                {
-                    "op_id": op(),
-                    "project_id": board.project_id,
-                    "column_id": board.column_id,
-                    "title": title,
-                },
-            )
+            created = await create_task(client, board, title)
         await client.ok(
             "comment:create",
             {

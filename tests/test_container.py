@@ -29,9 +29,9 @@ from tests.support import (
     ROOT,
     Api,
     connect,
+    create_task,
     free_port,
     make_board,
-    op,
 )
 
 pytestmark = pytest.mark.container
@@ -221,15 +221,7 @@ async def test_two_servers_and_a_worker_from_the_image_serve_one_board(stack: St
             board = await make_board(watcher)
             await watcher.ok("project:join", {"project_id": board.project_id})
             await editor.ok("project:join", {"project_id": board.project_id})
-            created = await editor.ok(
-                "task:create",
-                {
-                    "op_id": op(),
-                    "project_id": board.project_id,
-                    "column_id": board.column_id,
-                    "title": "made in container 2",
-                },
-            )
+            created = await create_task(editor, board, "made in container 2")
             seen = await watcher.wait_for_event(lambda e: e["seq"] == created["seq"], timeout=15)
             assert seen["data"]["task"]["title"] == "made in container 2"
         finally:

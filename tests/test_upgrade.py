@@ -14,8 +14,6 @@ import os
 import subprocess
 import sys
 import tarfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
@@ -32,6 +30,7 @@ from tests.support import (
     Api,
     ServerProcess,
     connect,
+    create_task,
     free_port,
     make_board,
     op,
@@ -62,47 +61,17 @@ def previous_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-class PreviousServer:
-    """``boardroom serve`` from the previous release's tree."""
-
-    def __init__(self, tree: Path, port: int, env: dict[str, str]) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        run_env = {**os.environ, **env, "PYTHONPATH": str(tree)}
-        where = subprocess.run(
-            [sys.executable, "-c", "import realtime; print(realtime.__file__)"],
-            cwd=tree,
-            env=run_env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        assert Path(where.strip()).is_relative_to(tree), where  # not this checkout's code
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "realtime.cli", "serve", "--port", str(port)],
-            cwd=tree,
-            env=run_env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(self.process.stderr.read().decode())  # type: ignore[union-attr]
-            try:
-                with urllib.request.urlopen(self.url + "/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise AssertionError("the previous release's server did not become ready")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+def _runs_from(tree: Path, env: dict[str, str]) -> None:
+    """The interpreter started in ``tree`` imports that tree's code, not this checkout's."""
+    where = subprocess.run(
+        [sys.executable, "-c", "import realtime; print(realtime.__file__)"],
+        cwd=tree,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert Path(where.strip()).is_relative_to(tree), where
 
 
 @pytest.fixture
@@ -117,7 +86,9 @@ def mixed_fleet(services: Services, previous_release: Path) -> Iterator[tuple[st
             "BOARDROOM_JWT_SECRET": JWT_SECRET,
             "BOARDROOM_MAX_LOOP_LAG_MS": str(NEVER_LAGGING_MS),
         }
-        old = PreviousServer(previous_release, free_port(), env)
+        previous_env = env | {"PYTHONPATH": str(previous_release)}
+        _runs_from(previous_release, previous_env)
+        old = ServerProcess(free_port(), previous_env, tree=previous_release)
         try:
             new = ServerProcess(free_port(), env)
             try:
@@ -138,15 +109,7 @@ async def test_the_previous_release_serves_beside_this_one_on_the_new_schema(mix
         board = await make_board(on_old)
         await on_old.ok("project:join", {"project_id": board.project_id})
         await on_new.ok("project:join", {"project_id": board.project_id})
-        created = await on_new.ok(
-            "task:create",
-            {
-                "op_id": op(),
-                "project_id": board.project_id,
-                "column_id": board.column_id,
-                "title": "written by the new release",
-            },
-        )
+        created = await create_task(on_new, board, "written by the new release")
         seen = await on_old.wait_for_event(lambda e: e["seq"] == created["seq"], timeout=10)
         assert seen["data"]["task"]["title"] == "written by the new release"
         updated = await on_old.ok(
