@@ -173,6 +173,22 @@ async def create_task(client: Client, board: Board, title: str) -> dict[str, Any
     )
 
 
+async def rename_task(
+    client: Client, board: Board, created: dict[str, Any], title: str
+) -> dict[str, Any]:
+    """``task:update`` of the title of the task ``created`` acknowledged, based on its version."""
+    return await client.ok(
+        "task:update",
+        {
+            "op_id": op(),
+            "project_id": board.project_id,
+            "task_id": created["data"]["id"],
+            "base_version": created["data"]["version"],
+            "title": title,
+        },
+    )
+
+
 async def make_board(client: Client) -> Board:
     ws = await client.ok("workspace:create", {"op_id": op(), "name": "Team"})
     project = await client.ok(

@@ -45,6 +45,7 @@ from tests.support import (
     free_port,
     make_board,
     op,
+    rename_task,
 )
 
 pytestmark = pytest.mark.pipeline
@@ -198,16 +199,7 @@ async def test_a_dump_restored_into_a_new_database_serves_the_same_boards_and_au
         client = await connect(server.url, token)
         try:
             await client.ok("project:join", {"project_id": board.project_id})
-            moved = await client.ok(
-                "task:update",
-                {
-                    "op_id": op(),
-                    "project_id": board.project_id,
-                    "task_id": created["data"]["id"],
-                    "base_version": created["data"]["version"],
-                    "title": "Shipped after the restore",
-                },
-            )
+            moved = await rename_task(client, board, created, "Shipped after the restore")
         finally:
             await client.sio.disconnect()
         assert moved["seq"] == before["seq"] + 1

@@ -33,7 +33,7 @@ from tests.support import (
     create_task,
     free_port,
     make_board,
-    op,
+    rename_task,
 )
 
 
@@ -112,16 +112,7 @@ async def test_the_previous_release_serves_beside_this_one_on_the_new_schema(mix
         created = await create_task(on_new, board, "written by the new release")
         seen = await on_old.wait_for_event(lambda e: e["seq"] == created["seq"], timeout=10)
         assert seen["data"]["task"]["title"] == "written by the new release"
-        updated = await on_old.ok(
-            "task:update",
-            {
-                "op_id": op(),
-                "project_id": board.project_id,
-                "task_id": created["data"]["id"],
-                "base_version": created["data"]["version"],
-                "title": "edited by the previous release",
-            },
-        )
+        updated = await rename_task(on_old, board, created, "edited by the previous release")
         back = await on_new.wait_for_event(lambda e: e["seq"] == updated["seq"], timeout=10)
         assert back["type"] == "task.updated"
     finally:
