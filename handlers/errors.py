@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from domain.errors import BoardroomError, InternalError, InvalidPayload, Unavailable
 from handlers.jsonbody import json_response
-from persistence.errors import DATABASE_UNAVAILABLE
+from persistence.errors import database_unavailable
 
 UNAVAILABLE_RETRY_AFTER = 2  # seconds a client should wait before retrying after `unavailable`
 
@@ -58,7 +58,7 @@ def as_boardroom_error(exc: Exception) -> BoardroomError:
         return exc
     if isinstance(exc, ValidationError):
         return invalid_payload(exc)
-    if isinstance(exc, DATABASE_UNAVAILABLE):
+    if database_unavailable(exc):
         log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
         return Unavailable(
             "The service cannot reach its database right now; nothing was changed. "

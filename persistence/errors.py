@@ -16,3 +16,15 @@ DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 """Errors that mean "PostgreSQL is not available now", not "this request is wrong": the
 operation did not happen and can be retried (wire code ``unavailable``)."""
+
+_CLOSED = "connection is closed"
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database went away. Besides ``DATABASE_UNAVAILABLE``, asyncpg
+    raises a plain ``InterfaceError`` ("... connection is closed") when a transaction ends, or a
+    query starts, on a connection the server has just dropped; every other ``InterfaceError``
+    is a programming error."""
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        return True
+    return isinstance(exc, asyncpg.InterfaceError) and _CLOSED in str(exc)

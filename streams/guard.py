@@ -20,15 +20,14 @@ import redis.exceptions
 from pydantic import ValidationError
 
 from domain.integration import IntegrationEvent
-from persistence.errors import DATABASE_UNAVAILABLE
+from persistence.errors import database_unavailable
 
 log = logging.getLogger(__name__)
 
-TRANSIENT: tuple[type[BaseException], ...] = (
-    *DATABASE_UNAVAILABLE,
-    redis.exceptions.ConnectionError,
-)
-"""Errors of an unavailable dependency: wait for it rather than dead-letter the message."""
+def transient(exc: BaseException) -> bool:
+    """An unavailable dependency (the database, Redis): wait for it rather than count the
+    failure toward dead-lettering the message."""
+    return database_unavailable(exc) or isinstance(exc, redis.exceptions.ConnectionError)
 
 Handler = Callable[[IntegrationEvent], Awaitable[object]]
 DeadLetterSink = Callable[[bytes, bytes], Awaitable[object]]
@@ -70,12 +69,18 @@ class Guard:
                 await handler(event)
                 self._count("processed")
                 return
-            except TRANSIENT as exc:
-                self._count("transient_retries")
-                log.warning(
-                    "%s: dependency unavailable (%s); retrying %s", self.agent, exc, event.event_id
-                )
             except Exception as exc:
+                if transient(exc):
+                    self._count("transient_retries")
+                    log.warning(
+                        "%s: dependency unavailable (%s); retrying %s",
+                        self.agent,
+                        exc,
+                        event.event_id,
+                    )
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
                 failures += 1
                 log.exception(
                     "%s: failed on event %s (attempt %d of %d)",

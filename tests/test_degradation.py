@@ -284,3 +284,44 @@ async def test_broker_down_leaves_operations_unaffected_and_the_outbox_drains_af
     finally:
         await consumer.stop()
     assert [s for s in seen if s in during] == during
+
+
+async def test_a_connection_dropped_under_a_transaction_counts_as_the_database_going_away(
+    services: Services,
+) -> None:
+    """asyncpg reports a connection the server dropped under an open transaction as a plain
+    ``InterfaceError`` ("connection is closed") at the next statement or at COMMIT; that must
+    answer ``unavailable`` (clients retry it), not ``internal`` (they do not)."""
+    from handlers.errors import as_boardroom_error
+    from persistence.errors import database_unavailable
+
+    victim = await asyncpg.connect(services.database_url)
+    killer = await asyncpg.connect(services.database_url)
+    caught: list[BaseException] = []
+    try:
+        for statement in ("SELECT 1", None):  # the next query, and the COMMIT itself
+            transaction = victim.transaction()
+            await transaction.start()
+            await victim.execute("SELECT 1")
+            dropped = asyncio.Event()
+            victim.add_termination_listener(lambda _, hung_up=dropped: hung_up.set())
+            await killer.execute("SELECT pg_terminate_backend($1)", victim.get_server_pid())
+            # Once the client has seen the server hang up (as a pool's connection has when its
+            # next operation comes), the statement fails at once instead of racing the notice.
+            await asyncio.wait_for(dropped.wait(), timeout=10)
+            with pytest.raises(Exception) as raised:
+                if statement:
+                    await victim.execute(statement)
+                await transaction.commit()
+            caught.append(raised.value)
+            await victim.close()
+            victim = await asyncpg.connect(services.database_url)
+    finally:
+        await victim.close()
+        await killer.close()
+    for exc in caught:
+        assert database_unavailable(exc), repr(exc)
+        assert as_boardroom_error(exc).code == "unavailable"  # type: ignore[arg-type]
+    # Any other interface error is a defect of ours, not an outage.
+    misuse = asyncpg.InterfaceError("cannot perform operation: another operation is in progress")
+    assert not database_unavailable(misuse)
