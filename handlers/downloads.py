@@ -35,15 +35,28 @@ async def send_download(
     return response
 
 
+# Spreadsheets run a cell that starts with one of these as a formula (=HYPERLINK(...) and
+# worse): such a cell is written with a leading apostrophe, which they show as text (OWASP,
+# "CSV Injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text(cell: object) -> object:
+    if isinstance(cell, str) and cell.startswith(_FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
 async def csv_chunks(
     header: Iterable[str], rows: AsyncIterator[Iterable[object]]
 ) -> AsyncIterator[bytes]:
-    """CSV text for ``header`` then ``rows``, in pieces of about ``FLUSH_BYTES``."""
+    """CSV text for ``header`` then ``rows``, in pieces of about ``FLUSH_BYTES``; no cell can
+    start a spreadsheet formula."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
     async for row in rows:
-        writer.writerow(row)
+        writer.writerow([_as_text(cell) for cell in row])
         if out.tell() >= FLUSH_BYTES:
             yield out.getvalue().encode()
             out.seek(0)

@@ -39,6 +39,7 @@ from handlers.observe import RECORDER
 from handlers.rest_audit import AUDIT_SERVICE
 from handlers.rest_export import EXPORT_SERVICE
 from handlers.rest_routes import setup_routes
+from handlers.security_headers import security_headers
 from handlers.socket_events import SocketHandlers
 from persistence import outbox
 from persistence.db import make_pool
@@ -107,6 +108,7 @@ async def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.max_message_bytes,
     )
     app[SETTINGS] = settings
+    app.on_response_prepare.append(security_headers(settings.url))
 
     pool = make_pool(settings.database_url, settings.db_pool_min, settings.db_pool_max)
     app[POOL] = pool

@@ -8,7 +8,7 @@ import io
 
 import orjson
 
-from tests.support import Api, connect, make_board, op
+from tests.support import Api, connect, create_task, make_board, op
 
 
 async def _get(api: Api, path: str, token: str, fmt: str = "json"):
@@ -107,3 +107,24 @@ async def test_a_manager_exports_a_project_and_an_admin_the_workspace(api, base_
         board.workspace_id,
     )
     assert [r["type"] for r in exported] == ["export.project", "export.project", "export.workspace"]
+
+
+async def test_a_csv_cell_never_starts_a_spreadsheet_formula(api, base_url):
+    """A title like ``=HYPERLINK(...)`` is kept as written in JSON and the board, and written to
+    CSV with a leading apostrophe, which spreadsheets show as text instead of running it."""
+    owner = await api.register("exporter")
+    client = await connect(base_url, owner.access_token)
+    hostile = ['=HYPERLINK("http://evil.example","open")', "+1+1", "-2+3", "@SUM(A1)", "plain"]
+    try:
+        board = await make_board(client)
+        for title in hostile:
+            await create_task(client, board, title)
+    finally:
+        await client.sio.disconnect()
+    path = f"/api/v1/projects/{board.project_id}/export"
+    _, _, body = await _get(api, path, owner.access_token, "csv")
+    titles = sorted(r["title"] for r in csv.DictReader(io.StringIO(body.decode())))
+    assert titles == sorted(["'" + t if t != "plain" else t for t in hostile])
+    _, _, body = await _get(api, path, owner.access_token, "json")
+    [part] = orjson.loads(body)["projects"]
+    assert sorted(t["title"] for t in part["tasks"]) == sorted(hostile)
