@@ -183,7 +183,7 @@ class WebhookService:
         except WebhookRefused as exc:
             error = f"refused: {exc}"
         except (OSError, TimeoutError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error = str(exc) or "could not connect"
         async with self._pool.acquire() as conn:
             if error is None:
                 assert status is not None

@@ -3,10 +3,14 @@ tested against the real worker in tests/test_pipeline.py)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from application.ports import WebhookRefused
 from domain import webhooks as rules
-from tests.support import make_board, op
+from streams.http_sender import HttpWebhookSender, PublicOnlyResolver
+from tests.support import free_port, make_board, op
 
 
 @pytest.fixture
@@ -63,6 +67,15 @@ async def test_a_manager_adds_lists_and_removes_a_webhook_and_sees_the_secret_on
         ("https://169.254.169.254/latest/meta-data", "internal address"),
         ("https://10.0.0.7/x", "internal address"),
         ("https://[::1]/x", "internal address"),
+        ("https://0.0.0.0/x", "internal address"),
+        ("https://100.64.0.1/x", "internal address"),  # carrier-grade NAT
+        ("https://100.100.100.200/latest/meta-data", "internal address"),  # a cloud's metadata
+        ("https://198.18.0.1/x", "internal address"),  # benchmarking
+        ("https://[::ffff:127.0.0.1]/x", "internal address"),  # IPv4-mapped loopback
+        ("https://[64:ff9b::a9fe:a9fe]/x", "internal address"),  # NAT64 of the metadata address
+        ("https://[2002:7f00:1::1]/x", "internal address"),  # 6to4
+        ("https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/x", "internal address"),  # Teredo
+        ("https://[fd00::1]/x", "internal address"),  # unique local
         ("https://user:pw@hooks.example.com/x", "credentials"),
         ("ftp://hooks.example.com/x", "http(s) URL"),
     ],
@@ -121,3 +134,41 @@ def test_signatures_cover_the_timestamp_and_the_exact_body():
 def test_retries_back_off_exponentially_up_to_a_cap():
     assert [rules.retry_delay(n, 2.0) for n in (1, 2, 3, 4)] == [2.0, 4.0, 8.0, 16.0]
     assert rules.retry_delay(30, 2.0) == 3600.0
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["93.184.215.14", "8.8.8.8", "2606:4700:4700::1111", "64:ff9b::808:808"],
+)
+def test_public_addresses_are_not_internal(address):
+    assert not rules.is_internal_address(address)
+
+
+async def test_a_host_name_that_resolves_inside_is_refused_by_the_connection_s_own_resolver():
+    """The addresses checked are the ones aiohttp connects to: no second lookup."""
+    with pytest.raises(WebhookRefused, match="internal address"):
+        await PublicOnlyResolver().resolve("localhost", 443)
+
+
+async def test_network_failures_read_the_same_in_the_delivery_log():
+    """Refused, reset, or a failed TLS handshake: "could not connect", whatever the cause, so
+    the delivery log cannot be used to scan ports."""
+    sender = HttpWebhookSender(allow_private=True, timeout_seconds=5)
+
+    async def plain_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    not_tls = await asyncio.start_server(plain_http, "127.0.0.1", 0)
+    tls_port = not_tls.sockets[0].getsockname()[1]
+    try:
+        messages = []
+        for url in (f"https://127.0.0.1:{free_port()}/hook", f"https://127.0.0.1:{tls_port}/hook"):
+            with pytest.raises(ConnectionError) as raised:
+                await sender.post(url, {}, b"{}")
+            messages.append(str(raised.value))
+        assert messages == ["could not connect", "could not connect"]
+    finally:
+        not_tls.close()
+        await sender.close()
