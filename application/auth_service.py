@@ -116,15 +116,13 @@ class AuthService:
         says nothing about the password, and unknown addresses are throttled alike."""
         email_key = str(cmd.email).lower()
         device = self._devices.device_for(cmd.device_token, email_key)
+        attempt = await self._count_attempt(email_key, device)
         async with self._pool.acquire() as conn:
-            failures = await login_failures.recent(conn, email_key, device, self._throttle.window)
             found = await users.credentials_by_email(conn, str(cmd.email))
-        self._check_throttle(failures, device)
         user, password_hash = found if found else (None, None)
         ok = await asyncio.to_thread(self._passwords.verify, password_hash, cmd.password)
         if not ok or user is None:
             async with self._pool.acquire() as conn, conn.transaction():
-                await login_failures.record(conn, email_key, device, self._throttle.window)
                 await integration_events.security_event(
                     conn,
                     SecurityEventType.LOGIN_FAILED,
@@ -139,6 +137,7 @@ class AuthService:
                 )
             raise Unauthorized(_BAD_LOGIN, {"reason": "bad_credentials"})
         async with self._pool.acquire() as conn, conn.transaction():
+            await login_failures.forget(conn, attempt)
             await accept_pending(conn, user)
             session = await self._start_session(conn, user, family_id=uuid.uuid4(), device=device)
             await integration_events.security_event(
@@ -149,6 +148,17 @@ class AuthService:
                 data={"session_id": str(session.session_id), "trusted_device": device is not None},
             )
             return session
+
+    async def _count_attempt(self, email_key: str, device: UUID | None) -> UUID:
+        """Count this password attempt as a failure before the password is checked, and refuse
+        it when the address (or this device) is over its budget. Counting and checking happen
+        under a lock per address, so the limit holds however many attempts arrive at once, on
+        however many instances; a successful attempt is forgotten afterwards."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await login_failures.lock(conn, email_key)
+            failures = await login_failures.recent(conn, email_key, device, self._throttle.window)
+            self._check_throttle(failures, device)
+            return await login_failures.record(conn, email_key, device, self._throttle.window)
 
     def _check_throttle(self, failures: login_failures.Failures, device: UUID | None) -> None:
         if device is None and failures.untrusted >= self._throttle.per_address:
@@ -225,6 +235,9 @@ class AuthService:
             current_hash = await users.lock_password_hash(conn, user_id) if user else None
         if user is None or current_hash is None:
             raise Unauthorized("The account no longer exists.", {"reason": "invalid"})
+        # The current password is guessed against the same budget as logins of the address:
+        # an access token must not turn this route into an unthrottled password oracle.
+        attempt = await self._count_attempt(user.email.lower(), None)
         ok = await asyncio.to_thread(self._passwords.verify, current_hash, cmd.current_password)
         if not ok:
             raise Unauthorized(
@@ -233,6 +246,7 @@ class AuthService:
             )
         new_hash = await asyncio.to_thread(self._passwords.hash, cmd.new_password)
         async with self._pool.acquire() as conn, conn.transaction():
+            await login_failures.forget(conn, attempt)
             if await users.lock_password_hash(conn, user_id) != current_hash:
                 raise Conflict("The password was changed meanwhile; sign in again.", None)
             await users.set_password_hash(conn, user_id, new_hash)

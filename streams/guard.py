@@ -24,10 +24,12 @@ from persistence.errors import database_unavailable
 
 log = logging.getLogger(__name__)
 
+
 def transient(exc: BaseException) -> bool:
     """An unavailable dependency (the database, Redis): wait for it rather than count the
     failure toward dead-lettering the message."""
     return database_unavailable(exc) or isinstance(exc, redis.exceptions.ConnectionError)
+
 
 Handler = Callable[[IntegrationEvent], Awaitable[object]]
 DeadLetterSink = Callable[[bytes, bytes], Awaitable[object]]

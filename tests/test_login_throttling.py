@@ -4,6 +4,8 @@ addresses behave the same; the owner's known device keeps its own allowance."""
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 
@@ -72,3 +74,40 @@ async def test_throttling_reveals_nothing_about_which_accounts_exist(api):
         seen = [(await _login(api, email, "wrong password 1"))[:2] for _ in range(LIMIT + 1)]
         answers.append([(status, body["error"]["code"]) for status, body in seen])
     assert answers[0] == answers[1] == [(401, "unauthorized")] * LIMIT + [(429, "rate_limited")]
+
+
+async def test_the_limit_holds_when_every_guess_arrives_at_once_on_two_instances(
+    aiohttp_server, settings, api
+):
+    """Many wrong passwords and the right one, sent together to two instances: no more
+    passwords are checked than the limit allows (each check answers 401 or 200; the rest are
+    429 before any check)."""
+    limited = settings.model_copy(update={"login_failures_per_hour": LIMIT})
+    second = await aiohttp_server(await create_app(limited))
+    other = Api(str(second.make_url("")).rstrip("/"), api.http)
+    owner = await api.register("owner")
+    guesses = [(api if i % 2 else other, f"guess number {i}") for i in range(40)]
+    guesses.insert(17, (other, owner.password))
+    answers = await asyncio.gather(*(_login(a, owner.email, password) for a, password in guesses))
+    statuses = [status for status, _, _ in answers]
+    checked = [s for s in statuses if s in (200, 401)]
+    assert len(checked) <= LIMIT, statuses
+    assert set(statuses) <= {200, 401, 429} and statuses.count(429) >= len(guesses) - LIMIT
+    # However the race went, the budget is spent: even the right password waits now.
+    assert (await _login(api, owner.email, owner.password))[0] == 429
+
+
+async def test_the_current_password_check_spends_the_same_budget(api):
+    """An access token does not buy unlimited guesses of the account's password."""
+    owner = await api.register("owner")
+    headers = {"Authorization": f"Bearer {owner.access_token}"}
+    statuses = []
+    for i in range(LIMIT + 2):
+        async with api.http.post(
+            f"{api.base_url}/api/v1/auth/password",
+            json={"current_password": f"wrong guess {i}", "new_password": "a brand new secret"},
+            headers=headers,
+        ) as response:
+            statuses.append(response.status)
+    assert statuses == [401] * LIMIT + [429, 429]
+    assert (await _login(api, owner.email, owner.password))[0] == 429  # one budget
