@@ -24,6 +24,9 @@ _TRACE_HEADERS = ("traceparent", "tracestate")  # W3C Trace Context, read case-i
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+CORRELATION_ID: web.RequestKey[str] = web.RequestKey("correlation_id", str)
+
+
 def client_ip(remote: str | None) -> str | None:
     """The peer address as the server sees it (behind a load balancer: the balancer's).
 
@@ -46,6 +49,7 @@ async def request_context_middleware(request: web.Request, handler: Any) -> web.
         ),
         offered if _SANE_ID.match(offered) else None,
     )
+    request[CORRELATION_ID] = context.correlation_id
     resource = request.match_info.route.resource
     route = resource.canonical if resource is not None else "(unmatched)"
     started = time.perf_counter()
@@ -54,7 +58,6 @@ async def request_context_middleware(request: web.Request, handler: Any) -> web.
         try:
             response: web.StreamResponse = await handler(request)
             status = response.status
-            response.headers[REQUEST_ID_HEADER] = context.correlation_id
             return response
         except web.HTTPException as exc:
             status = exc.status
@@ -64,6 +67,14 @@ async def request_context_middleware(request: web.Request, handler: Any) -> web.
             if status >= 500:
                 span.set_status(trace.StatusCode.ERROR, str(status))
             _record(request, route, status, time.perf_counter() - started)
+
+
+async def echo_request_id(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: the correlation id goes out with the headers, also on
+    responses a handler starts streaming itself (downloads)."""
+    correlation_id = request.get(CORRELATION_ID)
+    if correlation_id is not None:
+        response.headers.setdefault(REQUEST_ID_HEADER, correlation_id)
 
 
 def _request_span(

@@ -95,4 +95,10 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     except web.HTTPException:
         raise
     except Exception as exc:
+        if request.writer.output_size > 0:
+            # A download failed after its headers and part of its body went out: a second
+            # response written into that body would corrupt it. aiohttp closes the connection
+            # instead, so the client sees a transfer that did not complete.
+            log.error("a streamed response failed after it began; closing the connection")
+            raise
         return error_response(exc)

@@ -31,7 +31,7 @@ from application.webhook_service import WebhookService
 from auth.passwords import PasswordPolicy, Passwords
 from auth.tokens import AccessTokens, DeviceTokens
 from handlers.bearer import AUTH_SERVICE
-from handlers.context import ENGINEIO_PATH, request_context_middleware
+from handlers.context import ENGINEIO_PATH, echo_request_id, request_context_middleware
 from handlers.errors import error_middleware
 from handlers.jsonbody import json_response
 from handlers.limits import ConnectionLimits, LimitSettings, LoopLag
@@ -109,6 +109,7 @@ async def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app.on_response_prepare.append(security_headers(settings.url))
+    app.on_response_prepare.append(echo_request_id)
 
     pool = make_pool(settings.database_url, settings.db_pool_min, settings.db_pool_max)
     app[POOL] = pool

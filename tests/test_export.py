@@ -3,8 +3,10 @@ roles the permission table allows, recorded as security events."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import uuid
 
 import orjson
 
@@ -128,3 +130,56 @@ async def test_a_csv_cell_never_starts_a_spreadsheet_formula(api, base_url):
     _, _, body = await _get(api, path, owner.access_token, "json")
     [part] = orjson.loads(body)["projects"]
     assert sorted(t["title"] for t in part["tasks"]) == sorted(hostile)
+
+
+_FILL = """
+INSERT INTO tasks (id, project_id, column_id, title, description, position, created_by)
+SELECT gen_random_uuid(), $1, $2, 'Task ' || i, repeat('Some description text. ', 20),
+       'a' || lpad(i::text, 7, '0'), $3
+FROM generate_series(1, $4) AS i
+"""
+
+
+async def test_a_download_that_fails_midway_ends_as_a_broken_transfer_not_a_second_response(
+    api, base_url, db
+):
+    """The database connection of a running export is killed after the first bytes went
+    out: the client must see an incomplete transfer (never a 500 written inside the body that
+    reads as a file), and the download's headers carry its X-Request-ID like every answer."""
+    owner = await api.register("exporter")
+    client = await connect(base_url, owner.access_token)
+    try:
+        board = await make_board(client)
+    finally:
+        await client.sio.disconnect()
+    # Enough rows that the export is still streaming while the client holds back (the tasks
+    # are written straight into the table: only their number matters here).
+    await db.execute(
+        _FILL,
+        uuid.UUID(board.project_id),
+        uuid.UUID(board.column_id),
+        uuid.UUID(owner.user_id),
+        60_000,
+    )
+    # A raw HTTP client: it sees every byte, where an HTTP library would stop at the first
+    # malformed chunk.
+    host, port = base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        f"GET /api/v1/projects/{board.project_id}/export?format=csv HTTP/1.1\r\n"
+        f"Host: {host}\r\nAuthorization: Bearer {owner.access_token}\r\n"
+        "X-Request-ID: export-0001\r\n\r\n".encode()
+    )
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=30)
+    assert head.startswith(b"HTTP/1.1 200") and b"X-Request-ID: export-0001" in head
+    assert b"project_id," in await asyncio.wait_for(reader.readexactly(4096), timeout=30)
+    killed = await db.fetchval(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        "AND query ILIKE '%FROM%tasks%' AND state <> 'idle'"
+    )
+    assert killed >= 1
+    rest = await asyncio.wait_for(reader.read(), timeout=60)  # until the server closes
+    writer.close()
+    assert b"HTTP/1.1 500" not in rest  # no second response inside the body
+    assert not rest.endswith(b"\r\n0\r\n\r\n")  # and no last chunk: it did not complete
