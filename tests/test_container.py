@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
@@ -120,8 +121,27 @@ class Stack:
     worker: Container
 
 
+SOCKET_DIR_INSIDE = "/run/boardroom-postgres"
+
+
+def _database_for_containers(database_url: str) -> tuple[str, list[str]]:
+    """The DSN as a container sees it, and the ``docker run`` options that make it reachable.
+    A server on TCP is reached as it is (host network); one on a Unix socket (the embedded
+    server of a run with no services configured) through its socket file, mounted in."""
+    parts = urlsplit(database_url)
+    query = dict(parse_qsl(parts.query))
+    socket_dir = query.get("host", "")
+    if not socket_dir.startswith("/"):
+        return database_url, []
+    socket_file = f".s.PGSQL.{query.get('port') or parts.port or 5432}"
+    inside = urlunsplit(parts._replace(query=urlencode(query | {"host": SOCKET_DIR_INSIDE})))
+    return inside, [f"--volume={socket_dir}/{socket_file}:{SOCKET_DIR_INSIDE}/{socket_file}"]
+
+
 def _run(image: str, name: str, env: dict[str, str], *command: str, health: str = "") -> None:
-    options = [f"--env={k}={v}" for k, v in env.items()]
+    env = dict(env)
+    env["DATABASE_URL"], options = _database_for_containers(env["DATABASE_URL"])
+    options += [f"--env={k}={v}" for k, v in env.items()]
     if health:
         options += [f"--health-cmd={health}", "--health-interval=1s", "--health-retries=30"]
     _docker("run", "--detach", "--name", name, "--network", "host", *options, image, *command)
