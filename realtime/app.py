@@ -88,6 +88,9 @@ def make_socketio_server(settings: Settings) -> socketio.AsyncServer:
         log.warning("REDIS_URL is not set: rooms are local to this single instance")
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
+        # WebSocket only: long-polling needs sticky sessions behind a load balancer, and its
+        # pending requests kept a stopping server alive for minutes (docs/protocol.md).
+        transports=["websocket"],
         client_manager=manager,
         cors_allowed_origins=settings.origins,
         max_http_buffer_size=settings.max_message_bytes,

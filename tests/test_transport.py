@@ -1,10 +1,15 @@
-"""The WebSocket transport: no per-message compression, message size limit in the engine."""
+"""The WebSocket transport: the only one offered, no per-message compression, message size
+limit in the engine."""
 
 from __future__ import annotations
+
+import asyncio
 
 import aiohttp
 import pytest
 import socketio
+
+from tests.support import JWT_SECRET, ServerProcess, free_port
 
 
 async def test_permessage_deflate_is_refused_even_when_the_client_offers_it(base_url):
@@ -40,3 +45,21 @@ async def test_readyz_reports_each_dependency(api, base_url):
     assert outbox["count"] >= 0 and outbox["oldest_age_seconds"] >= 0
     async with api.http.get(f"{base_url}/healthz") as resp:
         assert resp.status == 200
+
+
+async def test_long_polling_is_refused_and_a_polled_server_still_stops_at_once(services):
+    """Polling needs sticky sessions and kept a stopping server alive: it is not offered."""
+    env = {
+        "DATABASE_URL": services.database_url,
+        "REDIS_URL": services.redis_url,
+        "BOARDROOM_JWT_SECRET": JWT_SECRET,
+    }
+    server = await asyncio.to_thread(ServerProcess, free_port(), env)
+    try:
+        polling = f"{server.url}/socket.io/?EIO=4&transport=polling"
+        async with aiohttp.ClientSession() as http, http.get(polling) as response:
+            assert response.status == 400
+        server.process.terminate()
+        await asyncio.to_thread(server.process.wait, 15)
+    finally:
+        server.stop()
