@@ -8,6 +8,7 @@ from uuid import UUID
 
 from domain.models import Notification, User
 from persistence.db import Connection
+from persistence.notifications import visible_to_reader
 
 # SQL text: a claim by conditional upsert and row locks with SKIP LOCKED are beyond pypika.
 _USERS_WAITING = """
@@ -25,16 +26,19 @@ ON CONFLICT (user_id) DO UPDATE SET last_sent_at = EXCLUDED.last_sent_at
 WHERE d.last_sent_at <= $2::timestamptz - $3::interval
 RETURNING user_id
 """
+# VISIBLE becomes our own condition (persistence.notifications), never input.
 _LOCK_PENDING = """
 SELECT n.id, n.user_id, n.event_id, n.reason, n.type, n.workspace_id, n.project_id, n.task_id,
        n.actor_id, n.data, n.created_at, n.read_at
 FROM notifications n
 WHERE n.user_id = $1 AND n.emailed_at IS NULL AND n.read_at IS NULL
-  AND n.created_at > $2::timestamptz - $3::interval
+  AND n.created_at > $2::timestamptz - $3::interval AND VISIBLE
 ORDER BY n.created_at
 LIMIT 200
-FOR UPDATE SKIP LOCKED
-"""
+FOR UPDATE OF n SKIP LOCKED
+""".replace(  # nosec B608
+    "VISIBLE", visible_to_reader("n")
+)
 _MARK_EMAILED = "UPDATE notifications SET emailed_at = now() WHERE id = ANY($1::uuid[])"
 _RECIPIENT = "SELECT id, email, display_name, created_at FROM users WHERE id = $1"
 

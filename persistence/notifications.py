@@ -7,7 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from pypika import Order
-from pypika.terms import Function
+from pypika import functions as fn
+from pypika.terms import Function, LiteralValue
 
 from domain.models import Notification, NotificationPreferences
 from persistence.db import Connection
@@ -15,6 +16,26 @@ from persistence.sql import Query, notification_preferences, notifications, p
 
 n = notifications
 prefs = notification_preferences
+
+
+_VISIBLE_TEMPLATE = """(
+    T.workspace_id IS NULL OR EXISTS (
+        SELECT 1 FROM workspace_members wm
+        WHERE wm.workspace_id = T.workspace_id AND wm.user_id = T.user_id
+          AND (wm.role <> 'guest' OR T.project_id IS NULL OR EXISTS (
+              SELECT 1 FROM project_members pm
+              WHERE pm.project_id = T.project_id AND pm.user_id = T.user_id))))"""
+
+
+def visible_to_reader(table: str) -> str:
+    """SQL condition on the notification row ``table`` (a name in this package's own queries,
+    never input): its reader may still see where it came from. A member removed from the
+    workspace, or a guest from the project, no longer lists, counts or receives by e-mail
+    what happened there (task titles, comment excerpts)."""
+    return _VISIBLE_TEMPLATE.replace("T.", f"{table}.")
+
+
+_VISIBLE = LiteralValue(visible_to_reader('"notifications"'))
 
 _FIELDS = (
     n.id,
@@ -55,7 +76,7 @@ _MARK_PUSHED = f"UPDATE notifications SET pushed_at = now() WHERE id = ANY({p(1)
 _LIST = str(
     Query.from_(n)
     .select(*_FIELDS)
-    .where((n.user_id == p(1)) & (n.created_at < p(2)))
+    .where((n.user_id == p(1)) & (n.created_at < p(2)) & _VISIBLE)
     .orderby(n.created_at, order=Order.desc)
     .orderby(n.id, order=Order.desc)
     .limit(p(3))
@@ -63,12 +84,14 @@ _LIST = str(
 _LIST_UNREAD = str(
     Query.from_(n)
     .select(*_FIELDS)
-    .where((n.user_id == p(1)) & (n.created_at < p(2)) & n.read_at.isnull())
+    .where((n.user_id == p(1)) & (n.created_at < p(2)) & n.read_at.isnull() & _VISIBLE)
     .orderby(n.created_at, order=Order.desc)
     .orderby(n.id, order=Order.desc)
     .limit(p(3))
 )
-_UNREAD_COUNT = "SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL"
+_UNREAD_COUNT = str(
+    Query.from_(n).select(fn.Count("*")).where((n.user_id == p(1)) & n.read_at.isnull() & _VISIBLE)
+)
 _MARK_READ = (
     "UPDATE notifications SET read_at = now() "
     "WHERE user_id = $1 AND id = ANY($2::uuid[]) AND read_at IS NULL RETURNING id"

@@ -290,6 +290,39 @@ async def test_an_operation_becomes_audit_rows_and_notifications_for_exactly_the
     await _assert_audited_exactly_once(pipeline, db)
 
 
+async def test_a_removed_member_no_longer_lists_the_notifications_of_the_lost_workspace(
+    pipeline: Pipeline, db: asyncpg.Connection, people: dict[str, tuple[Account, Client]]
+) -> None:
+    """Notifications carry task titles and comment excerpts: once the workspace is lost, they
+    are neither listed nor counted (they come back if the member is invited again)."""
+    board, owner = await _team_board(people)
+    assignee, assignee_socket = people["assignee"]
+    task = await _new_task(owner, board, "Confidential launch plan")
+    ids = {"op_id": op(), "project_id": board.project_id, "task_id": task}
+    await owner.ok("task:assign", ids | {"user_id": assignee.user_id})
+    await eventually(
+        lambda: db.fetchval(
+            "SELECT count(*) FROM notifications WHERE user_id = $1 AND task_id = $2",
+            uuid.UUID(assignee.user_id),
+            uuid.UUID(task),
+        ),
+        lambda n: n == 1,
+        what="the assignment notification",
+    )
+    listed = (await assignee_socket.ok("notifications:list", {}))["data"]
+    assert [n["task_id"] for n in listed["notifications"]].count(task) == 1
+    unread_before = listed["unread"]
+
+    await owner.ok(
+        "member:remove",
+        {"op_id": op(), "workspace_id": board.workspace_id, "user_id": assignee.user_id},
+    )
+    after = (await assignee_socket.ok("notifications:list", {}))["data"]
+    assert task not in [n["task_id"] for n in after["notifications"]]
+    assert after["unread"] == unread_before - 1
+    assert "Confidential" not in str(after)
+
+
 async def test_one_task_update_is_one_trace_from_socket_event_to_audit_row_and_notification(
     pipeline: Pipeline,
     db: asyncpg.Connection,
