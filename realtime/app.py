@@ -47,6 +47,7 @@ from realtime import jsoncodec
 from realtime.metrics import Metrics
 from realtime.packets import TolerantPacket
 from realtime.settings import Settings
+from realtime.socketio_server import HandshakeBoundServer
 from realtime.websocket import OpenWebSockets, serve_websockets
 from rooms.access import LiveAccess
 from rooms.broadcaster import RoomBroadcaster
@@ -86,7 +87,9 @@ def make_socketio_server(settings: Settings) -> socketio.AsyncServer:
         manager = socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel)
     else:
         log.warning("REDIS_URL is not set: rooms are local to this single instance")
-    sio = socketio.AsyncServer(
+    sio = HandshakeBoundServer(
+        handshake_timeout=settings.handshake_timeout_seconds,
+        max_pending=settings.max_pending_handshakes,
         async_mode="aiohttp",
         # WebSocket only: long-polling needs sticky sessions behind a load balancer, and its
         # pending requests kept a stopping server alive for minutes (docs/protocol.md).

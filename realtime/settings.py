@@ -275,6 +275,18 @@ class Settings(DatabaseSettings):
         description="connections an instance accepts; beyond it new ones are refused "
         "`unavailable` (open ones keep working)",
     )
+    handshake_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="a connection that has not completed the Socket.IO handshake (sent its "
+        "token) by then is closed",
+    )
+    max_pending_handshakes: int = Field(
+        default=1000,
+        ge=1,
+        description="connections an instance holds open before their handshake; beyond it new "
+        "ones are refused",
+    )
     max_loop_lag_ms: float = Field(
         default=500,
         gt=0,
