@@ -7,12 +7,13 @@ limits, so the protocol document and the validation cannot drift apart.
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import email_validator
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -35,6 +36,27 @@ from domain.permissions import ProjectRole, WorkspaceRole
 # list as the place to change that.
 email_validator.SPECIAL_USE_DOMAIN_NAMES.clear()
 
+# The database's integer sizes: a number beyond them is refused here, never at PostgreSQL.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+# Instants are kept to years PostgreSQL and Python both represent, away from the edges that
+# asyncpg turns into 'infinity' (and that come back without an offset).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _within_range(value: datetime) -> datetime:
+    """``value`` in UTC, or a ValueError saying the range (never an overflow later)."""
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("is outside the supported range of dates") from exc
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError(f"must be from {EARLIEST:%Y-%m-%d} to before {LATEST:%Y-%m-%d} (UTC)")
+    return utc
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_within_range)]
 NAME_MAX = 100
 TITLE_MAX = 500
 DESCRIPTION_MAX = 20_000
@@ -78,12 +100,37 @@ class CommandJsonSchema(GenerateJsonSchema):
 
 
 def _holds_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_holds_nul(v) for v in value)
+    """Any string in ``value`` holds NUL (walked without recursion: nesting is bounded at
+    decoding, but this must not depend on it)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
+
+
+MAX_NESTING = 32
+"""Deepest nesting of arrays and objects a payload may have (no command needs more than 4)."""
+
+
+def too_deep(value: Any, limit: int = MAX_NESTING) -> bool:
+    """Whether ``value`` nests arrays and objects deeper than ``limit`` (walked without
+    recursion, so a hostile payload cannot exhaust the interpreter's stack)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
     return False
 
 
@@ -152,6 +199,7 @@ class JoinProject(Command):
     since_seq: int | None = Field(
         default=None,
         ge=0,
+        le=INT64_MAX,
         description="The last seq this client applied: answered with the missed events when "
         "they are within the replay window, else with a fresh snapshot (mode reset).",
     )
@@ -185,7 +233,12 @@ class CreateColumn(ProjectMutation):
 
 
 BaseVersion = Annotated[
-    int, Field(ge=1, description="The entity version this change was based on (conflicts).")
+    int,
+    Field(
+        ge=1,
+        le=INT32_MAX,
+        description="The entity version this change was based on (conflicts).",
+    ),
 ]
 
 
@@ -221,7 +274,7 @@ class UpdateTask(ProjectMutation):
     base_version: BaseVersion
     title: Title | None = None
     description: Description | None = None
-    due_at: AwareDatetime | None = Field(
+    due_at: Instant | None = Field(
         default=None, description="UTC due date; send null to clear it, omit to keep it."
     )
 
@@ -417,7 +470,9 @@ class GetTask(Command):
 
 class ProjectHistory(Command):
     project_id: UUID
-    before_seq: int | None = Field(default=None, ge=1, description="Page before this seq.")
+    before_seq: int | None = Field(
+        default=None, ge=1, le=INT64_MAX, description="Page before this seq."
+    )
     limit: int = Field(default=50, ge=1, le=100)
 
 
@@ -441,7 +496,7 @@ MAX_MARK_READ = 200
 
 
 class ListNotifications(Command):
-    before: AwareDatetime | None = Field(
+    before: Instant | None = Field(
         default=None, description="Page: notifications created before this instant."
     )
     limit: int = Field(default=50, ge=1, le=100)
@@ -484,9 +539,11 @@ class AuditQuery(Command):
     workspace_id: UUID
     actor_id: UUID | None = None
     type: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    since: AwareDatetime | None = Field(default=None, description="occurred at or after")
-    until: AwareDatetime | None = Field(default=None, description="occurred before")
-    before_seq: int | None = Field(default=None, ge=1, description="Page: entries below this.")
+    since: Instant | None = Field(default=None, description="occurred at or after")
+    until: Instant | None = Field(default=None, description="occurred before")
+    before_seq: int | None = Field(
+        default=None, ge=1, le=INT64_MAX, description="Page: entries below this."
+    )
     limit: int = Field(default=50, ge=1, le=AUDIT_PAGE_MAX)
 
 
@@ -525,7 +582,7 @@ class ListWebhooks(Command):
 class WebhookDeliveries(Command):
     project_id: UUID
     webhook_id: UUID
-    before: AwareDatetime | None = None
+    before: Instant | None = None
     limit: int = Field(default=50, ge=1, le=100)
 
 

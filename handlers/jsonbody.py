@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from domain.commands import MAX_NESTING, too_deep
 from domain.errors import InvalidPayload
 
 
@@ -25,6 +26,11 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
         raise InvalidPayload(
             "The request body is not valid JSON.", [{"field": "(body)", "message": str(exc)}]
         ) from exc
+    if too_deep(body):
+        raise InvalidPayload(
+            "The request body is nested too deeply.",
+            [{"field": "(body)", "message": f"more than {MAX_NESTING} levels"}],
+        )
     if not isinstance(body, dict):
         raise InvalidPayload(
             "The request body must be a JSON object.",

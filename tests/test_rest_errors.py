@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+
+import orjson
 import pytest
 
 from tests.support import unique_email
@@ -70,3 +73,31 @@ async def test_forged_refresh_token_is_unauthorized(api):
     status, reply = await api.post("/api/v1/auth/refresh", {"refresh_token": "forged" * 8})
     assert status == 401
     assert reply["error"]["code"] == "unauthorized"
+
+
+async def test_a_body_nested_too_deep_is_invalid_payload(api, db):
+    deep = b"[" * 900 + b"1" + b"]" * 900
+    before = await _user_count(db)
+    status, body = await api.post(REGISTER, raw=b'{"email": "a@example.com", "x": ' + deep + b"}")
+    assert status == 400 and body["error"]["code"] == "invalid_payload"
+    assert body["error"]["details"][0]["field"] == "(body)"
+    assert await _user_count(db) == before
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"before_seq": str(2**70)}, "before_seq"),
+        ({"since": "9999-12-31T23:00:00-05:00"}, "since"),
+        ({"until": "0001-01-01T00:00:00+00:00"}, "until"),
+    ],
+)
+async def test_numbers_and_dates_beyond_the_database_s_range_are_invalid_payload(
+    api, params, field
+):
+    owner = await api.register("owner")
+    path = f"/api/v1/workspaces/{uuid.uuid4()}/audit"
+    status, raw, _ = await api.get(path, owner.access_token, params)
+    error = orjson.loads(raw)["error"]
+    assert status == 400 and error["code"] == "invalid_payload"
+    assert [d["field"] for d in error["details"]] == [field]

@@ -193,7 +193,50 @@ def _cases(board, task_id):
         ),
         ("project:join", {"project_id": missing}, "not_found", "project_id"),
         ("project:list", {"workspace_id": missing}, "not_found", "workspace_id"),
+        # Edge of range: refused by validation, never an error of the database or the runtime.
+        ("project:join", {"project_id": pid, "since_seq": 2**64}, "invalid_payload", "since_seq"),
+        (
+            "project:history",
+            {"project_id": pid, "before_seq": 2**70},
+            "invalid_payload",
+            "before_seq",
+        ),
+        (
+            "task:update",
+            {"op_id": op(), "project_id": pid, "task_id": task_id, "base_version": 2**40},
+            "invalid_payload",
+            "base_version",
+        ),
+        *[
+            (
+                "task:update",
+                {
+                    "op_id": op(),
+                    "project_id": pid,
+                    "task_id": task_id,
+                    "base_version": 1,
+                    "due_at": due,
+                },
+                "invalid_payload",
+                "due_at",
+            )
+            # beyond year 9999 once in UTC; the very first instant; the last one Python has
+            for due in ("9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z")
+        ],
+        (
+            "task:create",
+            {"op_id": op(), "project_id": pid, "column_id": cid, "title": "deep", "x": _deep(100)},
+            "invalid_payload",
+            "(payload)",
+        ),
     ]
+
+
+def _deep(levels: int) -> object:
+    value: object = 1
+    for _ in range(levels):
+        value = [value]
+    return value
 
 
 async def test_every_bad_input_has_its_code_and_changes_nothing(setup, db):
@@ -321,6 +364,12 @@ async def test_malformed_json_in_a_socket_message_is_answered_and_changes_nothin
         assert reply["ok"] is False
         assert reply["error"]["code"] == "invalid_payload"
         assert reply["error"]["details"][0]["field"] == "(payload)"
+        # Nested 900 deep (python's own recursion would give out while walking it): typed.
+        deep = "[" * 900 + "1" + "]" * 900
+        await ws.send_str('423["workspace:create",{"op_id":"b","name":"n","x":' + deep + "}]")
+        ack = await ws.receive_str()
+        assert ack.startswith("433")
+        assert json.loads(ack[3:])[0]["error"]["code"] == "invalid_payload"
         # The connection stays usable.
         await ws.send_str('422["workspace:list",{}]')
         assert json.loads((await ws.receive_str())[3:])[0]["ok"] is True
