@@ -295,8 +295,8 @@ class Settings(DatabaseSettings):
     presence_ttl_seconds: float = Field(
         default=15,
         gt=0,
-        description="how long a viewer of a board survives its instance's death (refreshed "
-        "every third of it)",
+        description="a viewer whose instance died vanishes within 4/3 of this (its entry, "
+        "refreshed every third of it, expires; the next heartbeat announces it)",
     )
     replay_window_events: int = Field(
         default=1000,
