@@ -47,7 +47,7 @@ from realtime import jsoncodec
 from realtime.metrics import Metrics
 from realtime.packets import TolerantPacket
 from realtime.settings import Settings
-from realtime.socketio_server import HandshakeBoundServer
+from realtime.socketio_server import HandshakeBoundServer, PromptRedisManager
 from realtime.websocket import OpenWebSockets, serve_websockets
 from rooms.access import LiveAccess
 from rooms.broadcaster import RoomBroadcaster
@@ -84,7 +84,7 @@ def make_socketio_server(settings: Settings) -> socketio.AsyncServer:
     """Socket.IO server; with Redis configured, rooms span every instance (ADR 0007)."""
     manager: socketio.AsyncManager | None = None
     if settings.redis_url:
-        manager = socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel)
+        manager = PromptRedisManager(settings.redis_url, channel=settings.redis_channel)
     else:
         log.warning("REDIS_URL is not set: rooms are local to this single instance")
     sio = HandshakeBoundServer(
@@ -121,6 +121,7 @@ async def create_app(settings: Settings) -> web.Application:
     app[POOL] = pool
     sio = make_socketio_server(settings)
     app[SIO] = sio
+    app.on_startup.append(_start_listening)
     app[OPEN_WEBSOCKETS] = serve_websockets(sio.eio, compress=settings.websocket_compression)
     sio.attach(app, socketio_path=ENGINEIO_PATH.strip("/"))
 
@@ -389,6 +390,16 @@ def _connection_registry(app: web.Application, settings: Settings) -> Connection
     return RedisConnectionRegistry(redis_client, settings.redis_channel)
 
 
+async def _start_listening(app: web.Application) -> None:
+    """Start the client manager (with Redis: its listener) now rather than at the first
+    connection, as python-socketio would: readiness then waits for the listener, and the
+    instance hears the others before it takes its first client."""
+    sio = app[SIO]
+    if not sio.manager_initialized:
+        sio.manager_initialized = True
+        sio.manager.initialize()
+
+
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[REDIS].aclose()
@@ -446,6 +457,10 @@ async def readyz(request: web.Request) -> web.Response:
         except Exception as exc:
             log.warning("readiness: redis check failed: %s", exc)
             checks["redis"] = "down"
+        # Answering a ping is not enough: messages from the other instances must arrive.
+        manager = request.app[SIO].manager
+        if isinstance(manager, PromptRedisManager) and not manager.listening:
+            checks["redis_listener"] = "down"
     ready = all(state == "up" for state in checks.values())
     body: dict[str, object] = {"status": "ok" if ready else "unavailable", **checks}
     if checks["database"] == "up":
