@@ -287,6 +287,11 @@ class AuthService:
                 raise Unauthorized("This login has ended; log in again.", {"reason": "revoked"})
         return claims
 
+    async def live_logins(self, session_ids: set[UUID]) -> set[UUID]:
+        """Which of these logins (refresh-token families) have not ended."""
+        async with self._pool.acquire() as conn:
+            return {s for s in session_ids if await refresh_tokens.family_active(conn, s)}
+
     async def _start_session(
         self,
         conn: Connection,

@@ -25,7 +25,7 @@ from application.ports import RoomMembership
 from application.project_writes import Actor, Change, ProjectWrites, append_event
 from domain import commands as c
 from domain.conflicts import conflicting_fields, stamped
-from domain.errors import BoardroomError, Conflict, InvalidPayload
+from domain.errors import BoardroomError, Conflict, Forbidden, InvalidPayload, NotFound
 from domain.events import EventType
 from domain.models import BoardSnapshot, Column, Project, ProjectEvent, Task, Workspace
 from domain.permissions import Action
@@ -143,6 +143,18 @@ class BoardService:
         return missed if len(missed) == count else None
 
     # --- columns --------------------------------------------------------------------------
+
+    async def readable_projects(self, user_id: UUID, project_ids: set[UUID]) -> set[UUID]:
+        """Which of these projects ``user_id`` may still read (their live room is theirs)."""
+        readable = set()
+        async with self._pool.acquire() as conn:
+            for project_id in project_ids:
+                try:
+                    await project_access(conn, project_id, user_id, Action.PROJECT_READ)
+                except (NotFound, Forbidden):
+                    continue
+                readable.add(project_id)
+        return readable
 
     async def create_column(self, user_id: UUID, cmd: c.CreateColumn) -> Outcome:
         async def apply(conn: Connection, actor: Actor) -> Change:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -220,6 +220,7 @@ class SocketHandlers:
         # from the Socket.IO session at disconnect: when many clients leave at once, Engine.IO
         # may have dropped that session before the disconnect handler runs.
         self._identities: dict[str, tuple[UUID, UUID]] = {}
+        self.identities: Mapping[str, tuple[UUID, UUID]] = self._identities  # read-only view
         self._recorder: Recorder = recorder or NullRecorder()
         self._expiry = SessionExpiry(
             lambda sid, data: self._sio.emit(SESSION_EXPIRED, data, to=sid),

@@ -36,6 +36,7 @@ from handlers.errors import error_middleware
 from handlers.jsonbody import json_response
 from handlers.limits import ConnectionLimits, LimitSettings, LoopLag
 from handlers.observe import RECORDER
+from handlers.reconcile import AccessReconciler
 from handlers.rest_audit import AUDIT_SERVICE
 from handlers.rest_export import EXPORT_SERVICE
 from handlers.rest_routes import setup_routes
@@ -78,6 +79,7 @@ LOOP_LAG: web.AppKey[LoopLag] = web.AppKey("loop_lag", LoopLag)
 PRESENCE: web.AppKey[PresenceTracker] = web.AppKey("presence", PresenceTracker)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
 OUTBOX_GAUGE: web.AppKey[dict[str, float]] = web.AppKey("outbox_gauge", dict)
+RECONCILER: web.AppKey[AccessReconciler] = web.AppKey("reconciler", AccessReconciler)
 
 
 def make_socketio_server(settings: Settings) -> socketio.AsyncServer:
@@ -140,7 +142,7 @@ async def create_app(settings: Settings) -> web.Application:
     app[BOARD_SERVICE] = board
     limits = _connection_limits(settings, lag)
     metrics = _metrics(app, pool, limits, lag)
-    SocketHandlers(
+    handlers = SocketHandlers(
         sio,
         auth_service,
         board,
@@ -155,7 +157,12 @@ async def create_app(settings: Settings) -> web.Application:
         presence=presence,
         expiry_grace_seconds=settings.session_expiry_grace_seconds,
         recorder=metrics,
-    ).register()
+    )
+    handlers.register()
+    if isinstance(sio.manager, PromptRedisManager):
+        reconciler = AccessReconciler(sio, auth_service, board, handlers.identities)
+        sio.manager.on_resubscribed = reconciler.run
+        app[RECONCILER] = reconciler
 
     setup_routes(app)
     app.router.add_get("/metrics", metrics_endpoint)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -71,6 +72,9 @@ class PromptRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         self._retry_seconds = retry_seconds
         self.listening = False
         self.resubscribed = 0  # how many times the listener came back after a failure
+        # Called (as a background task) each time it comes back: messages published while it
+        # was away are lost, and what they did must be redone (handlers/reconcile.py).
+        self.on_resubscribed: Callable[[], Awaitable[None]] | None = None
 
     async def _redis_listen_with_retries(self) -> Any:
         failing = False
@@ -83,6 +87,8 @@ class PromptRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
                     if failing:
                         self.resubscribed += 1
                         log.warning("listening to Redis again on %s", self.channel)
+                        if self.on_resubscribed is not None:
+                            self.server.start_background_task(self.on_resubscribed)
                     failing = False
                 async for message in self.pubsub.listen():
                     yield message

@@ -25,7 +25,16 @@ from realtime.app import create_app
 from realtime.embedded import EmbeddedKafka, EmbeddedPostgres, EmbeddedRedis
 from tests.conftest import Services, app_settings
 from tests.pipeline_support import eventually
-from tests.support import JWT_SECRET, Api, ServerProcess, connect, free_port, make_board, op
+from tests.support import (
+    JWT_SECRET,
+    Api,
+    ServerProcess,
+    connect,
+    create_task,
+    free_port,
+    make_board,
+    op,
+)
 
 
 @pytest.fixture
@@ -337,3 +346,76 @@ async def test_a_connection_dropped_under_a_transaction_counts_as_the_database_g
     # Any other interface error is a defect of ours, not an outage.
     misuse = asyncpg.InterfaceError("cannot perform operation: another operation is in progress")
     assert not database_unavailable(misuse)
+
+
+async def test_revocations_made_while_redis_is_down_still_reach_the_other_instance(
+    services: Services, own_redis: EmbeddedRedis
+) -> None:
+    """A member removed and a login ended through one instance while Redis is down: the
+    messages that would have told the other instance are lost, so when its listener comes
+    back it checks its sockets against the database. The removed member's socket leaves the
+    room (and hears why) and receives nothing after; the ended login's socket is disconnected."""
+    env = {
+        "DATABASE_URL": services.database_url,
+        "REDIS_URL": f"redis://127.0.0.1:{own_redis.port}/0",
+        "BOARDROOM_REDIS_CHANNEL": f"boardroom-test-{uuid.uuid4().hex[:8]}",
+        "BOARDROOM_JWT_SECRET": JWT_SECRET,
+    }
+    near_server, far_server = [
+        await asyncio.to_thread(ServerProcess, free_port(), env) for _ in range(2)
+    ]
+    try:
+        async with aiohttp.ClientSession() as http:
+            near_api = Api(near_server.url, http)
+            owner = await near_api.register("owner")
+            bob = await near_api.register("bob")
+            status, second_login = await near_api.post(
+                "/api/v1/auth/login", {"email": bob.email, "password": bob.password}
+            )
+            assert status == 200
+            owner_near = await connect(near_server.url, owner.access_token)
+            owner_far = await connect(far_server.url, owner.access_token)
+            board = await make_board(owner_near)
+            await owner_near.ok(
+                "member:invite",
+                {
+                    "op_id": op(),
+                    "workspace_id": board.workspace_id,
+                    "email": bob.email,
+                    "role": "member",
+                },
+            )
+            bob_far = await connect(far_server.url, bob.access_token)
+            bob_other_login = await connect(far_server.url, second_login["access_token"])
+            for client in (owner_far, bob_far):
+                await client.ok("project:join", {"project_id": board.project_id})
+
+            await asyncio.to_thread(own_redis.stop)
+            removed = await owner_near.call(
+                "member:remove",
+                {"op_id": op(), "workspace_id": board.workspace_id, "user_id": bob.user_id},
+            )
+            assert removed["ok"], removed  # committed: the database is the source of truth
+            status, _ = await near_api.post(
+                "/api/v1/auth/logout", {"refresh_token": second_login["refresh_token"]}
+            )
+            assert status == 204
+            await asyncio.to_thread(own_redis.start)
+
+            notice = await bob_far.wait_for_notice("access:revoked", timeout=30)
+            assert board.project_id in notice["project_ids"]
+            await eventually(
+                lambda: asyncio.sleep(0, bob_other_login.sio.connected),
+                lambda connected: not connected,
+                what="the ended login disconnected",
+            )
+            # Nothing of the project reaches bob any more: the owner's far socket, in the same
+            # room on the same instance, is the barrier.
+            created = await create_task(owner_near, board, "after the outage")
+            await owner_far.wait_for_event(lambda e: e["seq"] == created["seq"], timeout=30)
+            assert not [e for e in bob_far.events if e["seq"] == created["seq"]]
+            for client in (owner_near, owner_far, bob_far):
+                await client.sio.disconnect()
+    finally:
+        for server in (near_server, far_server):
+            await asyncio.to_thread(server.stop)
