@@ -42,6 +42,7 @@ class DeliveryPolicy:
     retry_base_seconds: float = 2.0
     lease: timedelta = timedelta(seconds=60)
     batch: int = 50
+    per_webhook: int = 5  # of one batch: one failing endpoint cannot hold back the others
 
 
 class WebhookService:
@@ -160,7 +161,9 @@ class WebhookService:
         """Post every due delivery once; the number of tries made."""
         assert self._sender is not None, "dispatching needs a sender"
         async with self._pool.acquire() as conn:
-            due = await webhooks.lease_due(conn, self._policy.batch, self._policy.lease)
+            due = await webhooks.lease_due(
+                conn, self._policy.batch, self._policy.lease, self._policy.per_webhook
+            )
         await asyncio.gather(*(self._try(delivery) for delivery in due))
         return len(due)
 

@@ -64,12 +64,21 @@ ON CONFLICT (webhook_id, event_id) DO NOTHING
 """
 # Lease due deliveries: pushing next_attempt_at ahead claims them (SKIP LOCKED keeps two
 # workers apart), and a worker that dies mid-send leaves them to be retried after the lease.
+# At most $3 per webhook in one lease: the backlog of one failing endpoint cannot fill the
+# batch and hold back every other project's deliveries.
 _LEASE_DUE = """
 UPDATE webhook_deliveries SET next_attempt_at = now() + $2::interval
 WHERE id IN (
-    SELECT id FROM webhook_deliveries
-    WHERE status = 'pending' AND next_attempt_at <= now()
-    ORDER BY next_attempt_at
+    SELECT d.id FROM webhook_deliveries d
+    WHERE d.id IN (
+        SELECT id FROM (
+            SELECT id, row_number() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at) AS n
+            FROM webhook_deliveries
+            WHERE status = 'pending' AND next_attempt_at <= now()
+        ) ranked
+        WHERE n <= $3
+    )
+    ORDER BY d.next_attempt_at
     LIMIT $1
     FOR UPDATE SKIP LOCKED
 )
@@ -155,8 +164,12 @@ async def enqueue(
     await conn.execute(_ENQUEUE, project_id, event_id, event_type, payload, occurred_at)
 
 
-async def lease_due(conn: Connection, limit: int, lease: timedelta) -> list[LeasedDelivery]:
-    return [LeasedDelivery(**dict(r)) for r in await conn.fetch(_LEASE_DUE, limit, lease)]
+async def lease_due(
+    conn: Connection, limit: int, lease: timedelta, per_webhook: int
+) -> list[LeasedDelivery]:
+    """Claim up to ``limit`` due deliveries, oldest first, at most ``per_webhook`` of each."""
+    rows = await conn.fetch(_LEASE_DUE, limit, lease, per_webhook)
+    return [LeasedDelivery(**dict(r)) for r in rows]
 
 
 async def mark_delivered(conn: Connection, delivery_id: UUID, status: int) -> None:

@@ -4,11 +4,16 @@ tested against the real worker in tests/test_pipeline.py)."""
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from application.ports import WebhookRefused
 from domain import webhooks as rules
+from persistence import webhooks
+from persistence.db import connect as connect_database
 from streams.http_sender import HttpWebhookSender, PublicOnlyResolver
 from tests.support import free_port, make_board, op
 
@@ -172,3 +177,38 @@ async def test_network_failures_read_the_same_in_the_delivery_log():
     finally:
         not_tls.close()
         await sender.close()
+
+
+async def test_one_endpoint_s_backlog_does_not_hold_back_another_project_s_deliveries(
+    manager, services
+):
+    """Thirty deliveries due to one webhook, then one to another project's: a lease of ten
+    takes at most five of the first and the other one too."""
+    client, board = manager
+    other = await make_board(client)
+    db = await connect_database(services.database_url)  # with the app's JSON codecs
+    hooks = {}
+    for name, project in (("busy", board), ("quiet", other)):
+        created = await client.ok(
+            "webhook:create",
+            {
+                "op_id": op(),
+                "project_id": project.project_id,
+                "url": f"https://{name}.example.com/h",
+            },
+        )
+        hooks[name] = created["data"]["id"]
+    now = datetime.now(UTC)
+    for _ in range(30):
+        await webhooks.enqueue(
+            db, uuid.UUID(board.project_id), uuid.uuid4(), "task.created", {}, now
+        )
+    await webhooks.enqueue(db, uuid.UUID(other.project_id), uuid.uuid4(), "task.created", {}, now)
+    leased = await webhooks.lease_due(db, 10, timedelta(minutes=1), per_webhook=5)
+    by_hook = Counter(str(d.webhook_id) for d in leased)
+    assert by_hook == {hooks["busy"]: 5, hooks["quiet"]: 1}
+    # The next lease goes on with the backlog, five at a time, the leased ones excluded.
+    again = await webhooks.lease_due(db, 10, timedelta(minutes=1), per_webhook=5)
+    assert Counter(str(d.webhook_id) for d in again) == {hooks["busy"]: 5}
+    assert not {d.id for d in leased} & {d.id for d in again}
+    await db.close()
