@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -47,7 +48,7 @@ from persistence.db import make_pool
 from realtime import jsoncodec
 from realtime.metrics import Metrics
 from realtime.packets import TolerantPacket
-from realtime.settings import Settings
+from realtime.settings import Mode, Settings
 from realtime.socketio_server import HandshakeBoundServer, PromptRedisManager
 from realtime.websocket import OpenWebSockets, serve_websockets
 from rooms.access import LiveAccess
@@ -325,11 +326,25 @@ async def _shutdown_metrics(app: web.Application) -> None:
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
-    """Prometheus text exposition of this instance's metrics."""
+    """Prometheus text exposition of this instance's metrics, for the scraper only: it is on
+    the public port, and what it tells (traffic, pools, backlogs) is nobody else's business."""
+    settings = request.app[SETTINGS]
+    token = settings.metrics_token
+    if token is not None:
+        offered = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(offered.encode(), f"Bearer {token}".encode()):
+            return _metrics_refused(401, "Send Authorization: Bearer <BOARDROOM_METRICS_TOKEN>.")
+    elif settings.mode is not Mode.DEV:
+        return _metrics_refused(403, "Set BOARDROOM_METRICS_TOKEN to read metrics.")
     return web.Response(
         body=request.app[METRICS].exposition(),
         headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
     )
+
+
+def _metrics_refused(status: int, message: str) -> web.Response:
+    code = "unauthorized" if status == 401 else "forbidden"
+    return json_response({"error": {"code": code, "message": message}}, status=status)
 
 
 async def _start_presence(app: web.Application) -> None:

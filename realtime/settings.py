@@ -307,6 +307,11 @@ class Settings(DatabaseSettings):
     max_message_bytes: int = Field(
         default=64 * 1024, ge=1024, description="largest Socket.IO message and REST body accepted"
     )
+    metrics_token: str | None = Field(
+        default=None,
+        description="bearer token Prometheus sends to read `/metrics`; unset: `/metrics` is "
+        "open in `dev` mode and refused (403) otherwise",
+    )
     websocket_compression: bool = Field(
         default=False,
         description="`true` lets clients negotiate permessage-deflate on the WebSocket (ADR 0013)",

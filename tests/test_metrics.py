@@ -64,3 +64,27 @@ async def test_red_business_and_gauge_metrics_are_exposed(api, base_url):
     assert ("boardroom_event_loop_lag_seconds", frozenset()) in {
         (n, frozenset()) for (n, _) in samples
     }
+
+
+async def test_metrics_are_for_the_scraper_only(aiohttp_server, settings, api):
+    """On the public port: a production server without a token refuses them, one with a
+    token serves them to a scraper that sends it and to nobody else."""
+    from realtime.app import create_app
+    from realtime.settings import Mode
+
+    production = settings.model_copy(update={"mode": Mode.PRODUCTION})
+    closed = await aiohttp_server(await create_app(production))
+    async with api.http.get(str(closed.make_url("/metrics"))) as resp:
+        assert resp.status == 403 and (await resp.json())["error"]["code"] == "forbidden"
+
+    token = "scrape-token-0123456789abcdef"
+    guarded = await aiohttp_server(
+        await create_app(production.model_copy(update={"metrics_token": token}))
+    )
+    url = str(guarded.make_url("/metrics"))
+    for offered in (None, "Bearer wrong-token", f"Basic {token}"):
+        headers = {"Authorization": offered} if offered else {}
+        async with api.http.get(url, headers=headers) as resp:
+            assert resp.status == 401, offered
+    async with api.http.get(url, headers={"Authorization": f"Bearer {token}"}) as resp:
+        assert resp.status == 200 and "boardroom_" in await resp.text()
