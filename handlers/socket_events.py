@@ -296,6 +296,12 @@ class SocketHandlers:
             await self._presence.joined(sid, str(project_id), str(user_id), name)
 
     async def malformed(self, sid: str, *_: Any) -> Reply:
+        """An event whose JSON did not parse spends the connection's budget like any other:
+        a flood of garbage is refused ``rate_limited`` once over it."""
+        try:
+            self._limits.take(sid)
+        except RateLimited as exc:
+            return error_ack(exc)
         return error_ack(
             InvalidPayload(
                 "The message is not valid JSON.",

@@ -172,3 +172,25 @@ async def test_a_lagging_event_loop_sheds_new_connections(aiohttp_server, settin
     )
     refused = await _refusal(url, account.access_token)
     assert refused["code"] == "unavailable" and "falling behind" in refused["message"]
+
+
+async def test_malformed_messages_spend_the_same_budget(aiohttp_server, settings, api):
+    """Garbage is answered, but not for free: past the burst it is refused rate_limited."""
+    import json
+
+    limited = settings.model_copy(update={"rate_limit_per_second": TRICKLE, "rate_limit_burst": 3})
+    server = await aiohttp_server(await create_app(limited))
+    url = str(server.make_url("")).rstrip("/")
+    account = await Api(url, api.http).register("ann")
+    async with api.http.ws_connect(f"{url}/socket.io/?EIO=4&transport=websocket") as ws:
+        assert (await ws.receive_str()).startswith("0{")
+        await ws.send_str("40" + json.dumps({"token": account.access_token}))
+        assert (await ws.receive_str()).startswith("40{")
+        codes = []
+        for ack_id in range(1, 6):
+            await ws.send_str(f'42{ack_id}["workspace:create",{{"op_id":"a","name":')
+            reply = await ws.receive_str()
+            while not reply.startswith("43"):  # skip a ping ("2") if one comes
+                reply = await ws.receive_str()
+            codes.append(json.loads(reply[len(f"43{ack_id}") :])[0]["error"]["code"])
+    assert codes == ["invalid_payload"] * 3 + ["rate_limited"] * 2
