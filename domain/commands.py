@@ -20,6 +20,7 @@ from pydantic import (
     EmailStr,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -27,6 +28,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from domain.events import EventType
+from domain.passwords import password_weakness
 from domain.permissions import ProjectRole, WorkspaceRole
 
 # E-mail addresses are checked for syntax (RFC 5322/6531), as the API documents them
@@ -148,6 +150,15 @@ class Register(Command):
     password: Password
     display_name: Name
 
+    @field_validator("password")
+    @classmethod
+    def _not_guessable(cls, value: str, info: ValidationInfo) -> str:
+        email = str(info.data.get("email") or "")
+        weakness = password_weakness(value, [email, email.split("@")[0]])
+        if weakness:
+            raise ValueError(weakness)
+        return value
+
 
 class Login(Command):
     email: EmailStr = Field(max_length=254)
@@ -164,6 +175,14 @@ class RenewSession(Command):
 class ChangePassword(Command):
     current_password: Annotated[str, StringConstraints(min_length=1, max_length=PASSWORD_MAX)]
     new_password: Password
+
+    @field_validator("new_password")
+    @classmethod
+    def _not_guessable(cls, value: str) -> str:
+        weakness = password_weakness(value)
+        if weakness:
+            raise ValueError(weakness)
+        return value
 
 
 class Refresh(Command):

@@ -101,3 +101,38 @@ async def test_numbers_and_dates_beyond_the_database_s_range_are_invalid_payload
     error = orjson.loads(raw)["error"]
     assert status == 400 and error["code"] == "invalid_payload"
     assert [d["field"] for d in error["details"]] == [field]
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [
+        ("a@example.com", "aaaaaaaaaa"),  # repeated
+        ("a@example.com", "1234567890"),  # sequence
+        ("a@example.com", "password12"),  # common, from breaches
+        ("a@example.com", "qwertyuiop"),  # keyboard walk
+        ("a@example.com", "iloveyou123"),
+        ("margaret.whitfield@example.com", "margaret.whitfield1"),  # the account's own address
+    ],
+)
+async def test_a_guessable_password_is_refused_with_advice(api, db, email, password):
+    """NIST SP 800-63B: no composition rules, but nothing common, breached or derived."""
+    before = await _user_count(db)
+    status, body = await api.post(
+        REGISTER, {"email": email, "password": password, "display_name": "X"}
+    )
+    assert status == 400 and body["error"]["code"] == "invalid_payload"
+    [detail] = body["error"]["details"]
+    assert detail["field"] == "password" and "too easy to guess" in detail["message"]
+    assert await _user_count(db) == before
+
+
+async def test_a_guessable_new_password_is_refused_too(api):
+    owner = await api.register("owner")
+    async with api.http.post(
+        f"{api.base_url}/api/v1/auth/password",
+        json={"current_password": owner.password, "new_password": "password123"},
+        headers={"Authorization": f"Bearer {owner.access_token}"},
+    ) as response:
+        body = await response.json()
+    assert response.status == 400
+    assert [d["field"] for d in body["error"]["details"]] == ["new_password"]
