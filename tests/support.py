@@ -6,18 +6,20 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import socketio
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 # Servers under test never shed connections for event-loop lag: a busy machine lags for
 # seconds at times, and the clients of in-process servers share their loop. Only
@@ -250,3 +252,19 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+class Loop:
+    """An asyncio loop in a thread, for running client coroutines from sync code."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)

@@ -9,10 +9,9 @@ because Hypothesis drives state machines synchronously.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import aiohttp
@@ -24,27 +23,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from tests.conftest import Services
-from tests.support import JWT_SECRET, Api, ServerProcess, free_port, make_board, op
+from tests.support import JWT_SECRET, Api, Loop, ServerProcess, free_port, make_board, op
 
 T = TypeVar("T")
 CLIENTS = 3
 CATCH_UP = 30  # seconds a replica may take to receive the live events of the acks
-
-
-class Loop:
-    """An asyncio loop in a thread, for running client coroutines from sync code."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
 
 
 class Replica:
