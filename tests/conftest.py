@@ -25,6 +25,7 @@ from realtime.settings import Mode, Settings
 from tests.support import (
     JWT_SECRET,
     NEVER_LAGGING_MS,
+    UNLIMITED_RATES,
     Api,
     Client,
     ServerProcess,
@@ -191,10 +192,7 @@ def two_servers(services: Services) -> Iterator[list[ServerProcess]]:
         "BOARDROOM_REDIS_CHANNEL": f"boardroom-test-{uuid.uuid4().hex[:8]}",
         "BOARDROOM_JWT_SECRET": JWT_SECRET,
         "BOARDROOM_ALLOWED_ORIGINS": origins,
-        "BOARDROOM_RATE_LIMIT_PER_SECOND": "10000",
-        "BOARDROOM_RATE_LIMIT_ACCOUNT_PER_SECOND": "10000",
-        "BOARDROOM_RATE_LIMIT_ACCOUNT_BURST": "10000",
-        "BOARDROOM_RATE_LIMIT_BURST": "10000",
+        **UNLIMITED_RATES,
     }
     servers: list[ServerProcess] = []
     try:

@@ -25,6 +25,14 @@ JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 # seconds at times, and the clients of in-process servers share their loop. Only
 # tests/test_rate_limits.py tests the shedding, with a threshold of its own.
 NEVER_LAGGING_MS = 3_600_000
+# Server processes under test take events as fast as tests send them; tests/test_rate_limits.py
+# sets real limits.
+UNLIMITED_RATES = {
+    "BOARDROOM_RATE_LIMIT_PER_SECOND": "100000",
+    "BOARDROOM_RATE_LIMIT_BURST": "100000",
+    "BOARDROOM_RATE_LIMIT_ACCOUNT_PER_SECOND": "100000",
+    "BOARDROOM_RATE_LIMIT_ACCOUNT_BURST": "100000",
+}
 
 
 def op() -> str:

@@ -27,6 +27,7 @@ from tests.conftest import Services, app_settings
 from tests.pipeline_support import eventually
 from tests.support import (
     JWT_SECRET,
+    UNLIMITED_RATES,
     Api,
     ServerProcess,
     connect,
@@ -142,10 +143,7 @@ async def test_redis_down_keeps_local_clients_live_and_others_catch_up_by_seq(
         "REDIS_URL": redis_url,
         "BOARDROOM_REDIS_CHANNEL": f"boardroom-test-{uuid.uuid4().hex[:8]}",
         "BOARDROOM_JWT_SECRET": JWT_SECRET,
-        "BOARDROOM_RATE_LIMIT_PER_SECOND": "10000",
-        "BOARDROOM_RATE_LIMIT_ACCOUNT_PER_SECOND": "10000",
-        "BOARDROOM_RATE_LIMIT_ACCOUNT_BURST": "10000",
-        "BOARDROOM_RATE_LIMIT_BURST": "10000",
+        **UNLIMITED_RATES,
     }
     servers = [await asyncio.to_thread(ServerProcess, port, env) for port in ports]
     try:

@@ -26,7 +26,16 @@ from hypothesis import strategies as st
 
 from handlers.socket_events import EVENTS
 from tests.conftest import Services
-from tests.support import JWT_SECRET, Api, Loop, ServerProcess, free_port, make_board, op
+from tests.support import (
+    JWT_SECRET,
+    UNLIMITED_RATES,
+    Api,
+    Loop,
+    ServerProcess,
+    free_port,
+    make_board,
+    op,
+)
 
 EDGES: list[Any] = [
     0,
@@ -90,11 +99,7 @@ def fuzz_server(services: Services) -> Iterator[ServerProcess]:
         "REDIS_URL": services.redis_url,
         "BOARDROOM_REDIS_CHANNEL": f"boardroom-fuzz-{uuid.uuid4().hex[:8]}",
         "BOARDROOM_JWT_SECRET": JWT_SECRET,
-        "BOARDROOM_RATE_LIMIT_PER_SECOND": "100000",
-        "BOARDROOM_RATE_LIMIT_BURST": "100000",
-        "BOARDROOM_RATE_LIMIT_ACCOUNT_PER_SECOND": "100000",
-        "BOARDROOM_RATE_LIMIT_ACCOUNT_BURST": "100000",
-        "BOARDROOM_WEBHOOK_ALLOW_PRIVATE": "false",
+        **UNLIMITED_RATES,
     }
     server = ServerProcess(free_port(), env)
     yield server

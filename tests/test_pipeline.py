@@ -41,6 +41,7 @@ from tests.pipeline_support import (
 from tests.span_collector import ReceivedSpan, SpanCollector
 from tests.support import (
     JWT_SECRET,
+    UNLIMITED_RATES,
     Account,
     Api,
     Client,
@@ -118,10 +119,7 @@ def pipeline(
                 "BOARDROOM_JWT_SECRET": JWT_SECRET,
                 "BOARDROOM_OUTBOX_RELAY": "false",  # the relay runs as its own process here
                 "BOARDROOM_ALLOWED_ORIGINS": f"http://127.0.0.1:{port}",
-                "BOARDROOM_RATE_LIMIT_PER_SECOND": "10000",
-                "BOARDROOM_RATE_LIMIT_ACCOUNT_PER_SECOND": "10000",
-                "BOARDROOM_RATE_LIMIT_ACCOUNT_BURST": "10000",
-                "BOARDROOM_RATE_LIMIT_BURST": "10000",
+                **UNLIMITED_RATES,
             },
         )
         relay = ChildProcess("relay", env)

@@ -23,7 +23,16 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from tests.conftest import Services
-from tests.support import JWT_SECRET, Api, Loop, ServerProcess, free_port, make_board, op
+from tests.support import (
+    JWT_SECRET,
+    UNLIMITED_RATES,
+    Api,
+    Loop,
+    ServerProcess,
+    free_port,
+    make_board,
+    op,
+)
 
 T = TypeVar("T")
 CLIENTS = 3
@@ -76,10 +85,7 @@ def board_server(services: Services) -> Iterator[ServerProcess]:
         "REDIS_URL": services.redis_url,
         "BOARDROOM_REDIS_CHANNEL": f"boardroom-test-{uuid.uuid4().hex[:8]}",
         "BOARDROOM_JWT_SECRET": JWT_SECRET,
-        "BOARDROOM_RATE_LIMIT_PER_SECOND": "10000",
-        "BOARDROOM_RATE_LIMIT_BURST": "10000",
-        "BOARDROOM_RATE_LIMIT_ACCOUNT_PER_SECOND": "10000",
-        "BOARDROOM_RATE_LIMIT_ACCOUNT_BURST": "10000",
+        **UNLIMITED_RATES,
         # A small window, so that some runs come back past it and must converge by reset.
         "BOARDROOM_REPLAY_WINDOW_EVENTS": "5",
     }
