@@ -51,7 +51,19 @@ async def stream_rows(
     """The rows of ``query`` through a server-side cursor (inside a transaction), fetched
     ``batch`` at a time: memory stays flat however many rows, and tracing records one span
     per batch (iterating a cursor row by row would record one per row)."""
-    cursor = await conn.cursor(query, *args)
-    while rows := await cursor.fetch(batch):
-        for row in rows:
-            yield row
+    try:
+        cursor = await conn.cursor(query, *args)
+        while rows := await cursor.fetch(batch):
+            for row in rows:
+                yield row
+    except (
+        asyncpg.InterfaceError,
+        asyncpg.InternalClientError,
+        asyncpg.PostgresConnectionError,
+        OSError,
+    ):
+        # The connection broke mid-stream (the server went away or ended this backend).
+        # asyncpg can be left mid-protocol ("another operation is in progress"), and then
+        # rolling back or resetting it for the pool never finishes: close it outright.
+        conn.terminate()
+        raise
