@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -41,24 +42,27 @@ email_validator.SPECIAL_USE_DOMAIN_NAMES.clear()
 # The database's integer sizes: a number beyond them is refused here, never at PostgreSQL.
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
-# Instants are kept to years PostgreSQL and Python both represent, away from the edges that
-# asyncpg turns into 'infinity' (and that come back without an offset).
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+# Instants are kept to the years 1970-9998 as written: far from the calendar's ends, where the
+# conversion to UTC overflows or asyncpg turns the value into 'infinity' (which comes back
+# without an offset). The rule is on the year as sent, so the API documents can state it.
+FIRST_YEAR, LAST_YEAR = 1970, 9998
+YEAR_PATTERN = r"^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
 
 
 def _within_range(value: datetime) -> datetime:
     """``value`` in UTC, or a ValueError saying the range (never an overflow later)."""
-    try:
-        utc = value.astimezone(UTC)
-    except OverflowError as exc:
-        raise ValueError("is outside the supported range of dates") from exc
-    if not EARLIEST <= utc < LATEST:
-        raise ValueError(f"must be from {EARLIEST:%Y-%m-%d} to before {LATEST:%Y-%m-%d} (UTC)")
-    return utc
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"the year must be from {FIRST_YEAR} to {LAST_YEAR}")
+    return value.astimezone(UTC)
 
 
-Instant = Annotated[AwareDatetime, AfterValidator(_within_range)]
+Instant = Annotated[
+    AwareDatetime,
+    AfterValidator(_within_range),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "pattern": YEAR_PATTERN}, mode="validation"
+    ),
+]
 NAME_MAX = 100
 TITLE_MAX = 500
 DESCRIPTION_MAX = 20_000
@@ -69,7 +73,14 @@ OpId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
 Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)]
-Password = Annotated[str, StringConstraints(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
+Password = Annotated[
+    str,
+    StringConstraints(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX),
+    Field(
+        description="Not easy to guess: common or breached passwords, repeats, sequences, "
+        "keyboard walks and the account's own address are refused (domain/passwords.py)."
+    ),
+]
 InvitableRole = Literal["admin", "member", "guest"]
 RefreshTokenText = Annotated[str, StringConstraints(min_length=16, max_length=200)]
 

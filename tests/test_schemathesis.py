@@ -24,6 +24,7 @@ from tests.conftest import Services
 from tests.support import JWT_SECRET, ROOT, Api, ServerProcess, free_port
 
 schema = schemathesis.openapi.from_path(ROOT / "docs" / "openapi.json")
+CHOOSE_A_PASSWORD = {"/api/v1/auth/register", "/api/v1/auth/password"}
 
 
 class Target:
@@ -67,6 +68,14 @@ def target(services: Services) -> Iterator[Target]:
     suppress_health_check=list(HealthCheck),
 )
 def test_every_operation_answers_as_documented(case: schemathesis.Case, target: Target) -> None:
+    excluded = []
+    if case.operation.path in CHOOSE_A_PASSWORD:
+        # How guessable a password is (zxcvbn, ADR 0038) is a rule JSON Schema cannot state:
+        # the document says it in words, and a schema-valid "aaaaaaaaaa" is rightly refused.
+        excluded.append(schemathesis.checks.positive_data_acceptance)
     case.call_and_validate(
-        base_url=target.server.url, session=target.session, headers=target.headers
+        base_url=target.server.url,
+        session=target.session,
+        headers=target.headers,
+        excluded_checks=excluded,
     )
