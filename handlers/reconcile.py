@@ -20,7 +20,7 @@ import socketio
 from application.auth_service import AuthService
 from application.board_service import BoardService
 from rooms.access import ACCESS_REVOKED, SESSION_ENDED
-from rooms.names import is_project_room, project_room
+from rooms.names import project_of_room, project_room
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,6 @@ class AccessReconciler:
         self._auth = auth
         self._board = board
         self._identities = identities  # sid -> (user, login) of this instance's sockets
-        self.runs = 0
 
     async def run(self) -> None:
         """Check every local socket once; a failure is logged (the next run checks again)."""
@@ -45,8 +44,6 @@ class AccessReconciler:
             await self._run()
         except Exception:
             log.exception("could not reconcile live access after the Redis listener returned")
-        finally:
-            self.runs += 1
 
     async def _run(self) -> None:
         sockets = dict(self._identities)
@@ -58,11 +55,7 @@ class AccessReconciler:
                 await self._sio.disconnect(sid)
                 ended += 1
                 continue
-            joined = {
-                UUID(room.split(":", 1)[1])
-                for room in self._sio.rooms(sid)
-                if is_project_room(room)
-            }
+            joined = {p for room in self._sio.rooms(sid) if (p := project_of_room(room))}
             lost = joined - await self._board.readable_projects(user_id, joined)
             for project_id in lost:
                 await self._sio.leave_room(sid, project_room(project_id))

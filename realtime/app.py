@@ -31,9 +31,10 @@ from application.task_details_service import TaskDetailsService
 from application.webhook_service import WebhookService
 from auth.passwords import PasswordPolicy, Passwords
 from auth.tokens import AccessTokens, DeviceTokens
+from domain.errors import Forbidden, Unauthorized
 from handlers.bearer import AUTH_SERVICE
 from handlers.context import ENGINEIO_PATH, echo_request_id, request_context_middleware
-from handlers.errors import error_middleware
+from handlers.errors import error_middleware, error_response
 from handlers.jsonbody import json_response
 from handlers.limits import ConnectionLimits, LimitSettings, LoopLag
 from handlers.observe import RECORDER
@@ -80,7 +81,6 @@ LOOP_LAG: web.AppKey[LoopLag] = web.AppKey("loop_lag", LoopLag)
 PRESENCE: web.AppKey[PresenceTracker] = web.AppKey("presence", PresenceTracker)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
 OUTBOX_GAUGE: web.AppKey[dict[str, float]] = web.AppKey("outbox_gauge", dict)
-RECONCILER: web.AppKey[AccessReconciler] = web.AppKey("reconciler", AccessReconciler)
 
 
 def make_socketio_server(settings: Settings) -> socketio.AsyncServer:
@@ -163,7 +163,6 @@ async def create_app(settings: Settings) -> web.Application:
     if isinstance(sio.manager, PromptRedisManager):
         reconciler = AccessReconciler(sio, auth_service, board, handlers.identities)
         sio.manager.on_resubscribed = reconciler.run
-        app[RECONCILER] = reconciler
 
     setup_routes(app)
     app.router.add_get("/metrics", metrics_endpoint)
@@ -333,18 +332,15 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
     if token is not None:
         offered = request.headers.get("Authorization", "")
         if not hmac.compare_digest(offered.encode(), f"Bearer {token}".encode()):
-            return _metrics_refused(401, "Send Authorization: Bearer <BOARDROOM_METRICS_TOKEN>.")
+            return error_response(
+                Unauthorized("Send Authorization: Bearer <BOARDROOM_METRICS_TOKEN>.")
+            )
     elif settings.mode is not Mode.DEV:
-        return _metrics_refused(403, "Set BOARDROOM_METRICS_TOKEN to read metrics.")
+        return error_response(Forbidden("Set BOARDROOM_METRICS_TOKEN to read metrics."))
     return web.Response(
         body=request.app[METRICS].exposition(),
         headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
     )
-
-
-def _metrics_refused(status: int, message: str) -> web.Response:
-    code = "unauthorized" if status == 401 else "forbidden"
-    return json_response({"error": {"code": code, "message": message}}, status=status)
 
 
 async def _start_presence(app: web.Application) -> None:

@@ -300,12 +300,10 @@ def cmd_healthcheck(args: argparse.Namespace) -> None:
     from urllib.error import URLError
     from urllib.request import urlopen
 
-    port = (
-        os.environ.get("BOARDROOM_WORKER_METRICS_PORT", "9465")
-        if args.worker
-        else os.environ.get("BOARDROOM_PORT", "8080")
-    )
-    url = f"http://127.0.0.1:{int(port)}/{'metrics' if args.worker else 'healthz'}"
+    # The ports as the checked process read them: the same settings, the same defaults.
+    settings = _settings(jwt_secret=_NO_TOKENS_SIGNED)
+    port = settings.worker_metrics_port if args.worker else settings.port
+    url = f"http://127.0.0.1:{port}/{'metrics' if args.worker else 'healthz'}"
     try:
         # A fixed http URL on loopback: no scheme or host comes from outside.
         with urlopen(url, timeout=args.timeout) as response:  # nosec B310

@@ -7,9 +7,9 @@ Engine.IO connection that opens and then never sends the Socket.IO CONNECT packe
 answering pings, for as long as its peer likes, and no connection count sees it (they count
 Socket.IO connections, after authentication). Here such a connection is closed after
 ``handshake_timeout`` seconds, and beyond ``max_pending`` of them at once new Engine.IO
-connections are refused. This overrides two of python-socketio's internal handlers
-(``_handle_eio_connect``, ``_handle_connect``; version pinned by requirements/), as ADR 0013
-does for engineio's WebSocket driver.
+connections are refused. This overrides three of python-socketio's internal handlers
+(``_handle_eio_connect``, ``_handle_connect``, ``_handle_eio_disconnect``; version pinned by
+requirements/), as ADR 0013 does for engineio's WebSocket driver.
 """
 
 from __future__ import annotations
@@ -71,7 +71,6 @@ class PromptRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self._retry_seconds = retry_seconds
         self.listening = False
-        self.resubscribed = 0  # how many times the listener came back after a failure
         # Called (as a background task) each time it comes back: messages published while it
         # was away are lost, and what they did must be redone (handlers/reconcile.py).
         self.on_resubscribed: Callable[[], Awaitable[None]] | None = None
@@ -85,7 +84,6 @@ class PromptRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
                     await self.pubsub.subscribe(self.channel)
                     self.listening = True
                     if failing:
-                        self.resubscribed += 1
                         log.warning("listening to Redis again on %s", self.channel)
                         if self.on_resubscribed is not None:
                             self.server.start_background_task(self.on_resubscribed)

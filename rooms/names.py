@@ -15,5 +15,12 @@ def is_project_room(name: object) -> bool:
     return isinstance(name, str) and name.startswith(_PROJECT)
 
 
+def project_of_room(name: object) -> UUID | None:
+    """The project whose room ``name`` is, or None for any other room."""
+    if isinstance(name, str) and name.startswith(_PROJECT):
+        return UUID(name.removeprefix(_PROJECT))
+    return None
+
+
 def user_room(user_id: UUID | str) -> str:
     return f"user:{user_id}"
