@@ -7,7 +7,7 @@ same event may arrive again after a crash, and it is recorded once (ADR 0018).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -19,7 +19,8 @@ from domain import commands as c
 from domain.audit_chain import GENESIS, Problem, link, verify_chain
 from domain.integration import IntegrationEvent, SecurityEventType
 from domain.permissions import Action
-from persistence import audit
+from persistence import audit, audit_coverage
+from persistence.audit_coverage import Arrears, Unrecorded
 
 
 class AuditService:
@@ -68,6 +69,18 @@ class AuditService:
                 checked += len(rows)
                 problems += verify_chain(chain_id, rows, heads.get(chain_id))
         return checked, problems
+
+    async def unrecorded(self, older_than: timedelta) -> list[Unrecorded]:
+        """Committed events older than ``older_than`` that the trail lacks (completeness: the
+        chain check above cannot see an event that never arrived)."""
+        async with self._pool.acquire() as conn:
+            return await audit_coverage.unrecorded(conn, older_than)
+
+    async def arrears(self, older_than: timedelta, window: timedelta) -> Arrears:
+        """Published events of the last ``window`` still unrecorded after ``older_than``: how
+        far the audit agent is behind the relay (the worker's stall watch)."""
+        async with self._pool.acquire() as conn:
+            return await audit_coverage.recently_published_unrecorded(conn, older_than, window)
 
     # --- reading the trail (workspace owners and admins) --------------------------------------
 

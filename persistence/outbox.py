@@ -49,6 +49,11 @@ _BACKLOG = (
     "SELECT count(*) AS n, extract(epoch FROM now() - min(created_at)) AS age "
     "FROM outbox WHERE published_at IS NULL"
 )
+_REPUBLISH = str(
+    Query.update(o)
+    .set(o.published_at, None)
+    .where(o.id.between(p(1), p(2)) & o.published_at.notnull())
+)
 _PRUNE = str(Query.from_(o).delete().where(o.published_at < fn.Now() - Parameter("$1::interval")))
 
 
@@ -86,6 +91,14 @@ async def backlog(conn: Connection) -> Backlog:
     row = await conn.fetchrow(_BACKLOG)
     assert row is not None
     return Backlog(int(row["n"]), float(row["age"] or 0.0))
+
+
+async def republish(conn: Connection, first_id: int, last_id: int) -> int:
+    """Mark the published rows with ids ``first_id`` to ``last_id`` (inclusive) unpublished,
+    so that the relay publishes them again; the count marked. Consumers dedupe by event id,
+    so a row that did arrive is not applied twice."""
+    status = await conn.execute(_REPUBLISH, first_id, last_id)
+    return int(status.split()[-1])
 
 
 async def prune(conn: Connection, keep: timedelta) -> int:

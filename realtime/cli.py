@@ -1,4 +1,5 @@
-"""The ``boardroom`` command: ``dev``, ``serve``, ``worker``, ``relay``, ``migrate``, ``audit``."""
+"""The ``boardroom`` command: ``dev``, ``serve``, ``worker``, ``relay``, ``migrate``, ``audit``,
+``outbox`` and the documentation and health tools."""
 
 from __future__ import annotations
 
@@ -75,10 +76,7 @@ async def _freeze_startup_heap(app: web.Application) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
-    settings = DatabaseSettings()
-    if not settings.database_url:
-        sys.exit("boardroom: DATABASE_URL is not set")
-    _migrate(settings.database_url)
+    _migrate(_database_url())
 
 
 def cmd_permissions_doc(args: argparse.Namespace) -> None:
@@ -219,14 +217,14 @@ def _worker_config(settings: Settings) -> WorkerConfig:
             max_attempts=settings.webhook_max_attempts,
             retry_base_seconds=settings.webhook_retry_base_seconds,
         ),
+        stall_seconds=settings.worker_stall_seconds,
     )
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
     """Run the faust-streaming worker (audit and notification agents) until SIGTERM."""
-    from faust import Worker
-
     from realtime.metrics import Metrics
+    from streams.bounded_stop import BoundedStopWorker
     from streams.topics import ensure_topics
     from streams.worker_app import create_worker_app
 
@@ -249,7 +247,9 @@ def cmd_worker(args: argparse.Namespace) -> None:
         },
         loghandlers=list(logging.getLogger().handlers),
     )
-    Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+    BoundedStopWorker(
+        app, stop_within=settings.worker_stop_seconds, loglevel=settings.log_level, quiet=True
+    ).execute_from_commandline()
 
 
 def cmd_relay(args: argparse.Namespace) -> None:
@@ -274,31 +274,69 @@ def cmd_relay(args: argparse.Namespace) -> None:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> None:
-    """Recompute every audit hash chain; exit 1 when any row was edited, inserted or removed."""
+    """Recompute every audit hash chain and look for committed events the trail lacks; exit 1
+    when any row was edited, inserted or removed, or any event older than the grace period is
+    missing (each is named, with the outbox ranges that re-publish it)."""
     from application.audit_service import AuditService
+    from application.outbox_repair import contiguous_ranges
     from persistence.db import make_pool
 
+    database_url = _database_url()
+    grace = timedelta(seconds=args.grace_seconds)
+
+    async def verify() -> tuple[int, list[Any], list[Any]]:
+        async with make_pool(database_url, 1, 1) as pool:
+            service = AuditService(pool)
+            checked, problems = await service.verify()
+            return checked, problems, await service.unrecorded(grace)
+
+    checked, problems, missing = asyncio.run(verify())
+    for problem in problems:
+        print(f"TAMPERED: {problem}")
+    for event in missing:
+        print(f"MISSING: {event.describe()}")
+    ranges = contiguous_ranges(e.outbox_id for e in missing if e.outbox_id is not None)
+    for first, last in ranges:
+        print(f"  re-publish with: boardroom outbox republish --from-id {first} --to-id {last}")
+    print(
+        f"audit verify: {checked} rows checked, {len(problems)} problem(s), "
+        f"{len(missing)} event(s) older than {args.grace_seconds:g} s missing"
+    )
+    sys.exit(1 if problems or missing else 0)
+
+
+def cmd_outbox_republish(args: argparse.Namespace) -> None:
+    """Have the relay publish a range of outbox rows again (after a broker lost them)."""
+    from application.outbox_repair import OutboxRepair
+    from persistence.db import make_pool
+
+    database_url = _database_url()
+    if args.to_id < args.from_id:
+        sys.exit("boardroom: --to-id is smaller than --from-id")
+
+    async def republish() -> int:
+        async with make_pool(database_url, 1, 1) as pool:
+            return await OutboxRepair(pool).republish(args.from_id, args.to_id)
+
+    marked = asyncio.run(republish())
+    print(f"outbox republish: {marked} row(s) marked; the relay publishes them again")
+
+
+def _database_url() -> str:
     settings = DatabaseSettings()
     if not settings.database_url:
         sys.exit("boardroom: DATABASE_URL is not set")
-    database_url = settings.database_url
-
-    async def verify() -> tuple[int, list[Any]]:
-        async with make_pool(database_url, 1, 1) as pool:
-            return await AuditService(pool).verify()
-
-    checked, problems = asyncio.run(verify())
-    for problem in problems:
-        print(f"TAMPERED: {problem}")
-    print(f"audit verify: {checked} rows checked, {len(problems)} problem(s)")
-    sys.exit(1 if problems else 0)
+    return settings.database_url
 
 
 def cmd_healthcheck(args: argparse.Namespace) -> None:
     """Exit 0 when this container's process answers on its own port: the server's ``/healthz``
-    or, with ``--worker``, the worker's ``/metrics`` (the image's HEALTHCHECK)."""
+    or, with ``--worker``, the worker's ``/metrics``, which must not report the worker stalled
+    (streams.audit_watch). The image's HEALTHCHECK."""
     from urllib.error import URLError
     from urllib.request import urlopen
+
+    from streams.audit_watch import stalled_in_exposition
 
     # The ports as the checked process read them: the same settings, the same defaults.
     settings = _settings(jwt_secret=_NO_TOKENS_SIGNED)
@@ -307,10 +345,15 @@ def cmd_healthcheck(args: argparse.Namespace) -> None:
     try:
         # A fixed http URL on loopback: no scheme or host comes from outside.
         with urlopen(url, timeout=args.timeout) as response:  # nosec B310
-            healthy = response.status == 200
+            status = response.status
+            body = response.read().decode("utf-8", errors="replace")
     except (URLError, OSError, ValueError) as exc:
         sys.exit(f"unhealthy: {url}: {exc}")
-    sys.exit(0 if healthy else f"unhealthy: {url} answered {response.status}")
+    if status != 200:
+        sys.exit(f"unhealthy: {url} answered {status}")
+    if args.worker and stalled_in_exposition(body):
+        sys.exit("unhealthy: the worker reports itself stalled (boardroom_worker_stalled 1)")
+    sys.exit(0)
 
 
 async def _seed_demo(app: web.Application) -> None:
@@ -350,7 +393,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     sub.add_parser("relay", help="run only the outbox relay")
     audit = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    audit_sub.add_parser("verify", help="check every audit hash chain")
+    verify = audit_sub.add_parser("verify", help="check the audit hash chains and completeness")
+    verify.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=300.0,
+        help="events younger than this may still be on their way and are not reported missing",
+    )
+    outbox = sub.add_parser("outbox", help="outbox tools")
+    outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True)
+    republish = outbox_sub.add_parser("republish", help="publish a range of outbox rows again")
+    republish.add_argument("--from-id", type=int, required=True)
+    republish.add_argument("--to-id", type=int, required=True)
     sub.add_parser("migrate", help="apply pending database migrations")
     health = sub.add_parser("healthcheck", help="exit 0 if this container's process answers")
     health.add_argument("--worker", action="store_true", help="check the worker's /metrics")
@@ -375,6 +429,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "api-docs": cmd_api_docs,
         "relay": cmd_relay,
         "audit": cmd_audit_verify,
+        "outbox": cmd_outbox_republish,
         "permissions-doc": cmd_permissions_doc,
         "healthcheck": cmd_healthcheck,
         "config-doc": cmd_config_doc,

@@ -180,6 +180,18 @@ class Settings(DatabaseSettings):
         description="how often each worker sends due reminders, retries webhooks and late "
         "pushes, and sends digests",
     )
+    worker_stall_seconds: float = Field(
+        default=120,
+        gt=0,
+        description="a worker whose audit agent finished nothing for this long while published "
+        "events wait unrecorded as long reports itself stalled (metric and health check)",
+    )
+    worker_stop_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="a worker still stopping this long after SIGTERM exits at once (its "
+        "unfinished messages are processed again by the next worker)",
+    )
     smtp_url: str | None = Field(
         default=None,
         description="`smtp://[user:pass@]host:port[?starttls=true]` or `smtps://`; unset: no "

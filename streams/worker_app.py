@@ -26,9 +26,10 @@ from application.audit_service import AuditService
 from application.digest_service import DigestService
 from application.notification_service import NotificationService
 from application.webhook_service import DeliveryPolicy, WebhookService
-from domain.integration import Topic
+from domain.integration import IntegrationEvent, Topic
 from persistence.db import make_pool
 from rooms.notifications import RoomNotificationPusher
+from streams.audit_watch import WINDOW, AuditWatch
 from streams.guard import Guard, Handler
 from streams.http_sender import HttpWebhookSender
 from streams.smtp import SmtpSender
@@ -57,6 +58,7 @@ class WorkerConfig:
     board_url: str = "http://127.0.0.1:8080"
     webhook_allow_private: bool = False
     webhook_policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    stall_seconds: float = 120.0
 
 
 def faust_settings(config: WorkerConfig) -> dict[str, Any]:
@@ -74,6 +76,10 @@ def faust_settings(config: WorkerConfig) -> dict[str, Any]:
         "topic_partitions": config.partitions,
         "store": "memory://",  # no faust tables: state lives in PostgreSQL
         "web_enabled": False,
+        # Agents are idempotent, so a message being processed when the partitions are revoked
+        # or the worker stops may simply be processed again. Waiting for it instead (faust's
+        # default) is how a broker restart wedged the worker for good (ADR 0039).
+        "stream_wait_empty": False,
     }
 
 
@@ -143,7 +149,8 @@ def create_worker_app(config: WorkerConfig, meter: Meter | None = None, **runtim
     ``loghandlers``."""
     app = App(f"{config.topic_prefix}-worker", **faust_settings(config), **runtime)
     resources = Resources(config)
-    metrics = WorkerMetrics(meter)
+    watch = AuditWatch(config.stall_seconds)
+    metrics = WorkerMetrics(watch, meter)
 
     def topic(*names: Topic) -> Any:
         return app.topic(
@@ -166,11 +173,16 @@ def create_worker_app(config: WorkerConfig, meter: Meter | None = None, **runtim
     webhook_guard = make_guard("webhooks")
 
     async def handle(guard: Guard, message: Any, handler: Callable[[Resources], Handler]) -> None:
-        """One message through ``guard``, in the agent's span, timed."""
+        """One message through ``guard``, in the agent's span, timed. The services are made
+        inside the guard: a database that cannot be reached at the first message is waited
+        for like any other outage (raised out of the agent, faust would ack the message)."""
+
+        async def process(event: IntegrationEvent) -> object:
+            return await handler(await resources.ready())(event)
+
         started = time.perf_counter()
         with _consuming(guard.agent, message):
-            services = await resources.ready()
-            await guard.process(message.value, handler(services), _source(message))
+            await guard.process(message.value, process, _source(message))
         metrics.processed(guard.agent, time.perf_counter() - started)
 
     @app.agent(topic(Topic.PROJECT_EVENTS, Topic.SECURITY_EVENTS), name="audit")
@@ -179,6 +191,7 @@ def create_worker_app(config: WorkerConfig, meter: Meter | None = None, **runtim
         Idempotent: the append is skipped when the event id is already recorded."""
         async for message in stream.events():
             await handle(audit_guard, message, lambda services: services.audit.record)
+            watch.progressed()
 
     @app.agent(topic(Topic.PROJECT_EVENTS), name="notifications")
     async def notifications(stream: Any) -> None:
@@ -235,6 +248,16 @@ def create_worker_app(config: WorkerConfig, meter: Meter | None = None, **runtim
                 metrics.set_lag(await consumer_lag(app.consumer))
             except Exception as exc:
                 log.debug("consumer lag not refreshed: %s", exc)
+
+    @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
+    async def stall_watch() -> None:
+        """Published events the audit log still lacks: the worker's stall reading."""
+        with tracing.quiet():
+            try:
+                services = await resources.ready()
+                watch.assess(await services.audit.arrears(watch.settle, WINDOW))
+            except Exception as exc:
+                log.warning("stall watch not refreshed: %s", exc)
 
     @app.timer(interval=60.0)  # type: ignore[untyped-decorator]
     async def report() -> None:

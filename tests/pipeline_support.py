@@ -80,7 +80,7 @@ class ChildProcess:
         self.log.unlink(missing_ok=True)
 
 
-WORKER_READY = "[^Worker]: Ready"
+WORKER_READY = "Worker]: Ready"  # faust logs "[^<class name>]: Ready"
 
 
 def start_worker(env: dict[str, str]) -> ChildProcess:
@@ -118,17 +118,22 @@ def pipeline_env(
     }
 
 
-def audit_verify(database_url: str) -> subprocess.CompletedProcess[str]:
-    """``boardroom audit verify`` against ``database_url``."""
+def boardroom(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """A one-shot ``boardroom`` command with ``env``, its output captured."""
     return subprocess.run(
-        [sys.executable, "-m", "realtime.cli", "audit", "verify"],
-        env={**os.environ, "DATABASE_URL": database_url},
+        [sys.executable, "-m", "realtime.cli", *args],
+        env={**os.environ, **env},
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def audit_verify(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``boardroom audit verify`` against ``database_url``."""
+    return boardroom({"DATABASE_URL": database_url}, "audit", "verify", *args)
 
 
 class SmtpSink:

@@ -9,6 +9,7 @@ import re
 import yaml
 
 from realtime.metrics import Metrics
+from streams.audit_watch import AuditWatch
 from streams.worker_metrics import WorkerMetrics
 from tests.support import ROOT, connect, make_board
 
@@ -42,7 +43,7 @@ async def _exported(api, base_url) -> set[str]:
 def _exported_by_the_worker() -> set[str]:
     """The worker's metrics, through the same SDK set-up as ``boardroom worker``."""
     metrics = Metrics()
-    worker = WorkerMetrics(metrics.meter)
+    worker = WorkerMetrics(AuditWatch(120), metrics.meter)
     worker.outcome("audit", "processed")
     worker.processed("audit", 0.01)
     worker.set_lag({("boardroom.project-events", 0): 0})

@@ -11,6 +11,7 @@ once, docs/protocol.md).
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 import uuid
 from collections import Counter
@@ -28,12 +29,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
 from domain import webhooks as rules
+from streams.bounded_stop import EXIT_STOP_TIMEOUT
 from streams.failpoints import CRASH_EXIT_CODE
 from tests.conftest import Services, fresh_database
 from tests.pipeline_support import (
     ChildProcess,
     SmtpSink,
     audit_verify,
+    boardroom,
     eventually,
     pipeline_env,
     start_worker,
@@ -109,6 +112,8 @@ def pipeline(
                 "BOARDROOM_WEBHOOK_ALLOW_PRIVATE": "true",
                 "BOARDROOM_WEBHOOK_MAX_ATTEMPTS": "3",
                 "BOARDROOM_WEBHOOK_RETRY_BASE_SECONDS": "0.2",
+                # Published events unrecorded for 2 s with the audit agent idle: stalled.
+                "BOARDROOM_WORKER_STALL_SECONDS": "2",
             }
         )
         port = free_port()
@@ -665,6 +670,100 @@ async def test_audit_verify_catches_an_edited_an_inserted_and_a_deleted_row(
     assert f"chain {chain} row 1000" in inserted
     await db.execute("DELETE FROM audit_log WHERE chain_id = $1 AND seq = 1000", chain)
     assert await verify() == "exit 0"  # restored: the chain checks out again
+
+
+async def test_events_a_broker_lost_are_named_flag_the_worker_stalled_and_can_be_republished(
+    pipeline: Pipeline, db: asyncpg.Connection, people: dict[str, tuple[Account, Client]]
+) -> None:
+    """The relay publishes to topics no worker reads, as a broker that lost what it had
+    acknowledged: the events are marked published and never arrive."""
+    board, owner = await _team_board(people)
+    await _drained(db)
+    pipeline.relay.stop()
+    pipeline.restart("relay", BOARDROOM_KAFKA_TOPIC_PREFIX=f"{pipeline.prefix}-lost")
+    first = await db.fetchval("SELECT max(id) FROM outbox")
+    lost = [await _new_task(owner, board, f"lost {i}") for i in range(3)]
+    await eventually(lambda: _unpublished(db), lambda n: n == 0, what="relayed")
+    lost_ids = [r["id"] for r in await db.fetch("SELECT id FROM outbox WHERE id > $1", first)]
+    assert len(lost_ids) == 3
+    assert len(lost) == 3
+
+    verify = await asyncio.to_thread(audit_verify, pipeline.database_url, "--grace-seconds", "0")
+    assert verify.returncode == 1, verify.stdout + verify.stderr
+    missing = [line for line in verify.stdout.splitlines() if line.startswith("MISSING: ")]
+    assert len(missing) == 3
+    for outbox_id, line in zip(lost_ids, missing, strict=True):
+        assert f"project {board.project_id}" in line
+        assert f"outbox id {outbox_id}" in line
+        assert "task.created" in line
+    repair = f"--from-id {min(lost_ids)} --to-id {max(lost_ids)}"
+    assert f"boardroom outbox republish {repair}" in verify.stdout
+    # Younger than the grace period, the same events may still be on their way.
+    assert (await asyncio.to_thread(audit_verify, pipeline.database_url)).returncode == 0
+
+    def health() -> subprocess.CompletedProcess[str]:
+        return boardroom(pipeline.env, "healthcheck", "--worker")
+
+    unhealthy = await eventually(
+        lambda: asyncio.to_thread(health),
+        lambda result: result.returncode != 0,
+        what="the worker reporting itself stalled",
+    )
+    assert "stalled" in unhealthy.stderr
+    samples = await _worker_metrics(pipeline)
+    readings = {name: v for (name, _), v in samples.items()}
+    assert readings["boardroom_worker_stalled"] == 1
+    assert readings["boardroom_audit_unrecorded_events"] == 3
+
+    pipeline.relay.stop()
+    pipeline.restart("relay")
+    republished = await asyncio.to_thread(
+        boardroom, pipeline.env, "outbox", "republish", *repair.split()
+    )
+    assert republished.returncode == 0, republished.stderr
+    assert "3 row(s) marked" in republished.stdout
+    await _drained(db)
+    verify = await asyncio.to_thread(audit_verify, pipeline.database_url, "--grace-seconds", "0")
+    assert verify.returncode == 0, verify.stdout
+    await eventually(
+        lambda: asyncio.to_thread(health),
+        lambda result: result.returncode == 0,
+        what="the worker healthy again",
+    )
+    await _assert_audited_exactly_once(pipeline, db)
+
+
+async def test_a_worker_stuck_on_a_message_stops_soon_after_sigterm(
+    pipeline: Pipeline, db: asyncpg.Connection, people: dict[str, tuple[Account, Client]]
+) -> None:
+    """A worker whose database cannot be reached retries its message without end (nothing may
+    be skipped). SIGTERM must still end it: faust used to wait for that message for ever."""
+    await _team_board(people)
+    event: str = await db.fetchval("SELECT payload::text FROM outbox ORDER BY id LIMIT 1")
+    prefix = f"{pipeline.prefix}-stuck"
+    worker = start_worker(
+        pipeline.env
+        | {
+            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere",
+            "BOARDROOM_KAFKA_TOPIC_PREFIX": prefix,
+            "BOARDROOM_WORKER_METRICS_PORT": "0",
+            "BOARDROOM_WORKER_STOP_SECONDS": "5",
+        }
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=pipeline.kafka_url.removeprefix("kafka://"))
+    await producer.start()
+    try:
+        await producer.send_and_wait(f"{prefix}.project-events", event.encode(), key=b"k")
+    finally:
+        await producer.stop()
+    try:
+        await asyncio.to_thread(worker.wait_for_line, "dependency unavailable", 60)
+        worker.process.terminate()
+        # Before, the worker was still waiting minutes later (ADR 0039).
+        code = await asyncio.to_thread(worker.wait_exit, 60)
+        assert code in (0, EXIT_STOP_TIMEOUT), worker.output()[-3000:]
+    finally:
+        worker.stop()
 
 
 async def test_owners_and_admins_read_and_export_the_audit_trail_over_rest(
