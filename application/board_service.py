@@ -20,7 +20,7 @@ from application.access import (
     workspace_access,
 )
 from application.outcomes import Outcome, claim_op, record_outcome
-from application.placement import place_after
+from application.placement import place_after, with_rebalanced
 from application.ports import RoomMembership
 from application.project_writes import Actor, Change, ProjectWrites, append_event
 from domain import commands as c
@@ -160,11 +160,14 @@ class BoardService:
         async def apply(conn: Connection, actor: Actor) -> Change:
             project = actor.project
             column_id = uuid.uuid4()
-            position = await place_after(
+            placement = await place_after(
                 conn, "columns", "project_id", project.id, cmd.after_id, Anchor.END, column_id
             )
-            column = await columns.insert(conn, column_id, project.id, cmd.name, position)
-            return Change(EventType.COLUMN_CREATED, {"column": column.as_dict()}, column.as_dict())
+            column = await columns.insert(conn, column_id, project.id, cmd.name, placement.key)
+            row = column.as_dict()
+            return with_rebalanced(
+                Change(EventType.COLUMN_CREATED, {"column": row}, row), placement
+            )
 
         return await self._writes.run(user_id, cmd, Action.COLUMN_WRITE, apply)
 
@@ -193,11 +196,12 @@ class BoardService:
             project = actor.project
             if await columns.get(conn, cmd.column_id, project.id) is None:
                 raise missing("column", cmd.column_id, "column_id")
-            position = await place_after(
+            placement = await place_after(
                 conn, "columns", "project_id", project.id, cmd.after_id, Anchor.START, cmd.column_id
             )
-            column = await columns.move(conn, cmd.column_id, project.id, position)
-            return _column_change(EventType.COLUMN_MOVED, column, cmd.column_id)
+            column = await columns.move(conn, cmd.column_id, project.id, placement.key)
+            change = _column_change(EventType.COLUMN_MOVED, column, cmd.column_id)
+            return with_rebalanced(change, placement)
 
         return await self._writes.run(user_id, cmd, Action.COLUMN_WRITE, apply)
 
@@ -218,7 +222,7 @@ class BoardService:
             project = actor.project
             await _open_column(conn, cmd.column_id, project.id)
             task_id = uuid.uuid4()
-            position = await place_after(
+            placement = await place_after(
                 conn, "tasks", "column_id", cmd.column_id, cmd.after_id, Anchor.END, task_id
             )
             task = await tasks.insert(
@@ -228,12 +232,13 @@ class BoardService:
                 cmd.column_id,
                 cmd.title,
                 cmd.description,
-                position,
+                placement.key,
                 user_id,
             )
             change = _task_change(EventType.TASK_CREATED, task, task_id)
             mentions = await readable_mentions(conn, project, cmd.description)
-            return Change(change.type, {**change.data, "mentions": mentions}, change.result)
+            change = Change(change.type, {**change.data, "mentions": mentions}, change.result)
+            return with_rebalanced(change, placement)
 
         return await self._writes.run(user_id, cmd, Action.TASK_WRITE, apply)
 
@@ -279,11 +284,12 @@ class BoardService:
             if await tasks.get(conn, cmd.task_id, project.id) is None:
                 raise missing("task", cmd.task_id, "task_id")
             await _open_column(conn, cmd.column_id, project.id)
-            position = await place_after(
+            placement = await place_after(
                 conn, "tasks", "column_id", cmd.column_id, cmd.after_id, Anchor.START, cmd.task_id
             )
-            task = await tasks.move(conn, cmd.task_id, project.id, cmd.column_id, position)
-            return _task_change(EventType.TASK_MOVED, task, cmd.task_id)
+            task = await tasks.move(conn, cmd.task_id, project.id, cmd.column_id, placement.key)
+            change = _task_change(EventType.TASK_MOVED, task, cmd.task_id)
+            return with_rebalanced(change, placement)
 
         return await self._writes.run(user_id, cmd, Action.TASK_WRITE, apply)
 

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from application.access import missing, readable_mentions, readers
 from application.outcomes import Outcome
-from application.placement import place_after
+from application.placement import place_after, with_rebalanced
 from application.project_writes import Actor, Apply, Change, ProjectWrites
 from domain import commands as c
 from domain.errors import Conflict, Forbidden, InvalidPayload, NotFound
@@ -216,11 +216,11 @@ class TaskDetailsService:
             if await checklists.count(conn, cmd.task_id) >= c.MAX_CHECKLIST_ITEMS:
                 raise _too_many("text", c.MAX_CHECKLIST_ITEMS, "checklist items per task")
             item_id = uuid.uuid4()
-            position = await place_after(
+            placement = await place_after(
                 conn, "checklist_items", "task_id", cmd.task_id, cmd.after_id, Anchor.END, item_id
             )
-            item = await checklists.insert(conn, item_id, cmd.task_id, cmd.text, position)
-            return _item_change(EventType.CHECKLIST_ITEM_ADDED, item)
+            item = await checklists.insert(conn, item_id, cmd.task_id, cmd.text, placement.key)
+            return with_rebalanced(_item_change(EventType.CHECKLIST_ITEM_ADDED, item), placement)
 
         return await self._run(user_id, cmd, Action.TASK_WRITE, apply)
 
@@ -238,7 +238,7 @@ class TaskDetailsService:
             current = await checklists.get(conn, cmd.item_id, actor.project.id)
             if current is None:
                 raise missing("checklist item", cmd.item_id, "item_id")
-            position = await place_after(
+            placement = await place_after(
                 conn,
                 "checklist_items",
                 "task_id",
@@ -247,9 +247,9 @@ class TaskDetailsService:
                 Anchor.START,
                 cmd.item_id,
             )
-            item = await checklists.move(conn, cmd.item_id, actor.project.id, position)
+            item = await checklists.move(conn, cmd.item_id, actor.project.id, placement.key)
             assert item is not None  # the project is locked: it cannot have gone
-            return _item_change(EventType.CHECKLIST_ITEM_MOVED, item)
+            return with_rebalanced(_item_change(EventType.CHECKLIST_ITEM_MOVED, item), placement)
 
         return await self._run(user_id, cmd, Action.TASK_WRITE, apply)
 

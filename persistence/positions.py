@@ -1,11 +1,14 @@
 """Computing a fractional position among siblings (columns of a project, tasks of a column).
 
 Callers hold the project's row lock (``projects.next_seq``), so no two writers of one project
-place items at the same time and keys stay unique.
+place items at the same time and keys stay unique. When the key would grow past
+``MAX_KEY_LENGTH``, the whole list gets fresh short keys in the same transaction and the
+placement names every sibling whose key changed (ADR 0041).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 from functools import cache
 from uuid import UUID
@@ -13,7 +16,7 @@ from uuid import UUID
 from pypika import Table
 from pypika import functions as fn
 
-from domain.ordering import key_between
+from domain.ordering import MAX_KEY_LENGTH, key_between, spread_keys
 from persistence.db import Connection
 from persistence.sql import Query, p
 
@@ -27,6 +30,33 @@ class Anchor(Enum):
 
 class UnknownSibling(LookupError):
     """``after_id`` names no item of this scope."""
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """The moving item's key, and the siblings re-keyed to make room (usually none)."""
+
+    key: str
+    rebalanced: tuple[tuple[UUID, str], ...] = ()
+
+
+@cache
+def _rebalance_queries(table_name: str, scope: str) -> tuple[str, str]:
+    t = Table(table_name)
+    siblings = str(
+        Query.from_(t)
+        .select(t.id, t.position)
+        .where((t.field(scope) == p(1)) & (t.id != p(2)))
+        .orderby(t.position)
+        .orderby(t.id)
+    )
+    # Table and column names come from this module's callers, never from a request.
+    rekey = (
+        f'UPDATE "{table_name}" AS t SET position = u.position '  # noqa: S608  # nosec B608
+        "FROM unnest($1::uuid[], $2::text[]) AS u(id, position) "
+        f'WHERE t.id = u.id AND t."{scope}" = $3'
+    )
+    return siblings, rekey
 
 
 @cache
@@ -56,8 +86,23 @@ async def place(
     after_id: UUID | None,
     anchor: Anchor,
     moving_id: UUID,
-) -> str:
+) -> Placement:
     """The key for ``moving_id`` right after ``after_id`` (or at ``anchor`` when None)."""
+    key = await _key(conn, table, scope, scope_id, after_id, anchor, moving_id)
+    if len(key) <= MAX_KEY_LENGTH:
+        return Placement(key)
+    return await _rebalance(conn, table, scope, scope_id, after_id, anchor, moving_id)
+
+
+async def _key(
+    conn: Connection,
+    table: str,
+    scope: str,
+    scope_id: UUID,
+    after_id: UUID | None,
+    anchor: Anchor,
+    moving_id: UUID,
+) -> str:
     position_of, first_after, first, last = _queries(table, scope)
     if after_id is None:
         if anchor is Anchor.START:
@@ -68,3 +113,31 @@ async def place(
         raise UnknownSibling(str(after_id))
     following = await conn.fetchval(first_after, scope_id, moving_id, before)
     return key_between(before, following)
+
+
+async def _rebalance(
+    conn: Connection,
+    table: str,
+    scope: str,
+    scope_id: UUID,
+    after_id: UUID | None,
+    anchor: Anchor,
+    moving_id: UUID,
+) -> Placement:
+    """Give the list, with ``moving_id`` in its new place, fresh evenly spread keys; write
+    the siblings whose key changed in one statement."""
+    siblings_query, rekey = _rebalance_queries(table, scope)
+    siblings = [
+        (r["id"], r["position"]) for r in await conn.fetch(siblings_query, scope_id, moving_id)
+    ]
+    ids = [sibling_id for sibling_id, _ in siblings]
+    if after_id is not None:
+        index = ids.index(after_id) + 1  # _key has checked that it is a sibling
+    else:
+        index = 0 if anchor is Anchor.START else len(ids)
+    order = [*ids[:index], moving_id, *ids[index:]]
+    keys = dict(zip(order, spread_keys(len(order)), strict=True))
+    changed = tuple((i, keys[i]) for i, old in siblings if keys[i] != old)
+    if changed:
+        await conn.execute(rekey, [i for i, _ in changed], [k for _, k in changed], scope_id)
+    return Placement(keys[moving_id], changed)

@@ -895,6 +895,7 @@
       case 'column.renamed':
       case 'column.moved':
         b.columns.set(d.column.id, d.column);
+        applyRebalanced(b.columns, d.rebalanced);
         break;
       case 'column.deleted':
         b.columns.delete(d.column_id);
@@ -904,6 +905,7 @@
       case 'task.updated':
       case 'task.moved':
         b.tasks.set(d.task.id, d.task);
+        applyRebalanced(b.tasks, d.rebalanced);
         break;
       case 'task.deleted':
         b.tasks.delete(d.task_id);
@@ -917,15 +919,24 @@
     }
   }
 
-  /** What an ack's result means, in the shape of the event the server will broadcast. */
+  /** New keys the server gave siblings when it re-keyed a list to keep keys short. */
+  function applyRebalanced(items, rebalanced) {
+    for (const { id, position } of rebalanced || []) {
+      const item = items.get(id);
+      if (item) items.set(id, { ...item, position });
+    }
+  }
+
+  /** What an ack's result means, in the shape of the event the server will broadcast
+   *  (a placement's result also carries the re-keyed siblings, as its event does). */
   const ACK_AS_EVENT = {
-    'column:create': (r) => ({ type: 'column.created', data: { column: r } }),
+    'column:create': ({ rebalanced, ...r }) => ({ type: 'column.created', data: { column: r, rebalanced } }),
     'column:rename': (r) => ({ type: 'column.renamed', data: { column: r } }),
-    'column:move': (r) => ({ type: 'column.moved', data: { column: r } }),
+    'column:move': ({ rebalanced, ...r }) => ({ type: 'column.moved', data: { column: r, rebalanced } }),
     'column:delete': (r) => ({ type: 'column.deleted', data: r }),
-    'task:create': (r) => ({ type: 'task.created', data: { task: r } }),
+    'task:create': ({ rebalanced, ...r }) => ({ type: 'task.created', data: { task: r, rebalanced } }),
     'task:update': (r) => ({ type: 'task.updated', data: { task: r } }),
-    'task:move': (r) => ({ type: 'task.moved', data: { task: r } }),
+    'task:move': ({ rebalanced, ...r }) => ({ type: 'task.moved', data: { task: r, rebalanced } }),
     'task:delete': (r) => ({ type: 'task.deleted', data: r }),
   };
 

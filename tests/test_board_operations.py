@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from domain.ordering import MAX_KEY_LENGTH
 from tests.support import make_board, op
 
 
@@ -183,6 +184,56 @@ async def test_a_move_writes_one_row_and_keeps_fractional_order(api, client_fact
         "SELECT title FROM tasks WHERE column_id = $1::uuid ORDER BY position", cid
     )
     assert [r["title"] for r in ordered] == ["a", "d", "b", "c"]
+
+
+async def test_keys_stay_short_under_repeated_insertion_and_clients_follow_the_rebalance(
+    api, client_factory, db
+):
+    """Every card inserted right after the first one: keys would grow about one character per
+    five insertions (52 after 300). Past MAX_KEY_LENGTH the column is re-keyed in the same
+    operation, and its event names every re-keyed sibling, so a client that applies only the
+    events it receives keeps the server's order."""
+    _, actor, watcher, board = await _two_members(api, client_factory)
+    pid, cid = board.project_id, board.column_id
+
+    async def create(title: str, after: str | None = None) -> dict:
+        fields = {"op_id": op(), "project_id": pid, "column_id": cid, "title": title}
+        return await actor.ok("task:create", fields | ({"after_id": after} if after else {}))
+
+    first = (await create("first"))["data"]["id"]
+    await create("last")
+    rebalances = 0
+    for i in range(120):
+        reply = await create(f"card {i}", first)
+        rebalances += "rebalanced" in reply["data"]
+    assert rebalances >= 1
+    keys = await db.fetch("SELECT id::text, position FROM tasks WHERE column_id = $1::uuid", cid)
+    assert max(len(r["position"]) for r in keys) <= MAX_KEY_LENGTH
+
+    final = await create("marker")
+    await watcher.wait_for_event(lambda event: event["seq"] == final["seq"], timeout=30)
+    seen: dict[str, str] = {}
+    for event in watcher.events:
+        if event["type"] in ("task.created", "task.moved"):
+            seen[event["data"]["task"]["id"]] = event["data"]["task"]["position"]
+            for sibling in event["data"].get("rebalanced", []):
+                seen[sibling["id"]] = sibling["position"]
+    stored = {
+        r["id"]: r["position"]
+        for r in await db.fetch(
+            "SELECT id::text, position FROM tasks WHERE column_id = $1::uuid", cid
+        )
+    }
+    assert seen == stored
+    ordered = await db.fetch(
+        "SELECT title FROM tasks WHERE column_id = $1::uuid ORDER BY position, id", cid
+    )
+    assert [r["title"] for r in ordered] == [
+        "first",
+        *(f"card {i}" for i in reversed(range(120))),
+        "last",
+        "marker",
+    ]
 
 
 async def test_after_leaving_a_project_no_more_events_arrive(api, client_factory):

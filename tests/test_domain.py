@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from domain import commands as c
 from domain.errors import Forbidden
-from domain.ordering import key_between
+from domain.ordering import MAX_KEY_LENGTH, key_between, spread_keys
 from domain.permissions import (
     PERMISSIONS,
     Action,
@@ -89,3 +89,10 @@ def test_mentions_are_parsed_once_each_in_order():
     a, b = uuid4(), uuid4()
     text = f"<@{a}> and <@{b}>, again <@{a}>; not <@nope> nor @{a}"
     assert mentioned_ids(text) == [a, b]
+
+
+def test_spread_keys_are_short_strictly_ascending_and_byte_ordered() -> None:
+    keys = spread_keys(5_000)
+    assert keys == sorted(keys, key=lambda k: k.encode()) and len(set(keys)) == 5_000
+    assert max(map(len, keys)) <= 4 < MAX_KEY_LENGTH
+    assert spread_keys(3) == ["a0", "a1", "a2"]
