@@ -26,6 +26,7 @@ from domain.commands import (
 )
 from domain.permissions import Action
 from handlers import rest_audit, rest_auth, rest_export
+from handlers.address_limits import address_limited
 from handlers.jsonbody import json_response
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -48,6 +49,7 @@ class Route:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     ok: tuple[int, str] = (200, "session")  # status and response kind (handlers.openapi)
+    checks_credentials: bool = False  # spends the client address's budget (ADR 0040)
 
 
 ROUTES: dict[str, Route] = {
@@ -58,9 +60,15 @@ ROUTES: dict[str, Route] = {
         "Create an account and sign in",
         Register,
         ok=(201, "session"),
+        checks_credentials=True,
     ),
     "/api/v1/auth/login": Route(
-        "POST", rest_auth.login, Action.AUTH_LOGIN, "Sign in (throttled per address)", Login
+        "POST",
+        rest_auth.login,
+        Action.AUTH_LOGIN,
+        "Sign in (throttled per account address and per client address)",
+        Login,
+        checks_credentials=True,
     ),
     "/api/v1/auth/refresh": Route(
         "POST", rest_auth.refresh, Action.AUTH_REFRESH, "Rotate the refresh token", Refresh
@@ -79,6 +87,7 @@ ROUTES: dict[str, Route] = {
         Action.AUTH_CHANGE_PASSWORD,
         "Change the password; every login ends",
         ChangePassword,
+        checks_credentials=True,
     ),
     "/api/v1/workspaces/{workspace_id}/audit": Route(
         "GET",
@@ -123,4 +132,5 @@ def setup_routes(app: web.Application) -> None:
 
     app[OPENAPI] = openapi_document(ROUTES)
     for path, route in ROUTES.items():
-        app.router.add_route(route.method, path, route.handler)
+        handler = address_limited(route.handler) if route.checks_credentials else route.handler
+        app.router.add_route(route.method, path, handler)

@@ -269,7 +269,7 @@ class SocketHandlers:
     ) -> None:
         origin = Origin(
             transport="socket.io",
-            ip=client_ip(environ.get("REMOTE_ADDR")),
+            ip=client_ip(_peer(environ)),
             user_agent=(environ.get("HTTP_USER_AGENT") or "")[:512] or None,
         )
         await self._sio.save_session(
@@ -497,3 +497,12 @@ class SocketHandlers:
             return await call(sid, session["user_id"], cmd)
         except Exception as exc:
             return error_ack(exc)
+
+
+def _peer(environ: dict[str, Any]) -> str | None:
+    """The client's address: python-engineio's aiohttp driver puts a fixed 127.0.0.1 in
+    ``REMOTE_ADDR``, so read the aiohttp request it keeps (its ``remote`` already resolved
+    behind trusted proxies, handlers.proxies)."""
+    request = environ.get("aiohttp.request")
+    remote = getattr(request, "remote", None)
+    return remote if isinstance(remote, str) else environ.get("REMOTE_ADDR")

@@ -126,6 +126,7 @@ async def _run(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
         "BOARDROOM_RATE_LIMIT_ACCOUNT_PER_SECOND": "100000",
         "BOARDROOM_RATE_LIMIT_ACCOUNT_BURST": "100000",
         "BOARDROOM_RATE_LIMIT_BURST": "100000",
+        "BOARDROOM_AUTH_ATTEMPTS_PER_MINUTE_PER_ADDRESS": "100000",
     }
     procs = [Proc(["worker"], env, ready="Worker]: Ready")]
     procs.append(Proc(["serve", "--port", str(port)], env, ready="listening on"))

@@ -29,15 +29,18 @@ from application.project_writes import ProjectWrites
 from application.read_service import ReadService
 from application.task_details_service import TaskDetailsService
 from application.webhook_service import WebhookService
+from auth.address_budget import AddressBudget, MemoryAddressBudget, RedisAddressBudget
 from auth.passwords import PasswordPolicy, Passwords
 from auth.tokens import AccessTokens, DeviceTokens
 from domain.errors import Forbidden, Unauthorized
+from handlers.address_limits import ADDRESS_BUDGET
 from handlers.bearer import AUTH_SERVICE
 from handlers.context import ENGINEIO_PATH, echo_request_id, request_context_middleware
 from handlers.errors import error_middleware, error_response
 from handlers.jsonbody import json_response
 from handlers.limits import ConnectionLimits, LimitSettings, LoopLag
 from handlers.observe import RECORDER
+from handlers.proxies import trusted_networks, trusted_proxy_middleware
 from handlers.reconcile import AccessReconciler
 from handlers.rest_audit import AUDIT_SERVICE
 from handlers.rest_export import EXPORT_SERVICE
@@ -112,8 +115,13 @@ async def create_app(settings: Settings) -> web.Application:
     """Build the app (async only because asyncpg binds its pool to the running loop)."""
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is required to build the app")
+    proxies = trusted_networks(settings.trusted_proxies)
     app = web.Application(
-        middlewares=[request_context_middleware, error_middleware],
+        middlewares=[
+            *([trusted_proxy_middleware(proxies)] if proxies else []),
+            request_context_middleware,
+            error_middleware,
+        ],
         client_max_size=settings.max_message_bytes,
     )
     app[SETTINGS] = settings
@@ -129,6 +137,7 @@ async def create_app(settings: Settings) -> web.Application:
     sio.attach(app, socketio_path=ENGINEIO_PATH.strip("/"))
 
     connections = _connection_registry(app, settings)
+    app[ADDRESS_BUDGET] = _address_budget(app, settings)
     live = LiveAccess(sio, connections)
 
     auth_service = _auth_service(settings, pool, live)
@@ -185,6 +194,15 @@ def _auth_service(settings: Settings, pool: asyncpg.Pool, live: LiveAccess) -> A
         DeviceTokens(settings.signing_keys),
         LoginThrottle(settings.login_failures_per_hour, settings.login_device_failures_per_hour),
     )
+
+
+def _address_budget(app: web.Application, settings: Settings) -> AddressBudget:
+    """Credential checks per client address: counted in Redis across instances when there
+    is one (``_connection_registry`` made the client), else in this process."""
+    per_minute = settings.auth_attempts_per_minute_per_address
+    if REDIS in app:
+        return RedisAddressBudget(app[REDIS], settings.redis_channel, per_minute)
+    return MemoryAddressBudget(per_minute)
 
 
 def _loop_lag(app: web.Application) -> LoopLag:

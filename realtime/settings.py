@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 from enum import StrEnum
@@ -266,6 +267,18 @@ class Settings(DatabaseSettings):
         description="failed logins per address per hour from unknown devices; over it `429` "
         "with `Retry-After`",
     )
+    auth_attempts_per_minute_per_address: int = Field(
+        default=60,
+        ge=1,
+        description="logins, registrations and password changes per minute from one client "
+        "address (all accounts together, on every instance); over it `429` with `Retry-After`",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="comma-separated addresses or CIDRs of the load balancers in front of the "
+        "server: from these, the client address is read from `X-Forwarded-For`",
+        json_schema_extra=_shown("none: the peer address is the client's"),
+    )
     login_device_failures_per_hour: int = Field(
         default=10, ge=1, description="failed logins per hour from a device that logged in before"
     )
@@ -342,11 +355,21 @@ class Settings(DatabaseSettings):
     )
     argon2_time_cost: int = Field(default=2, ge=2, description="argon2id iterations")
 
-    @field_validator("allowed_origins", "jwt_verify_secrets", mode="before")
+    @field_validator("allowed_origins", "jwt_verify_secrets", "trusted_proxies", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not an address or CIDR: {cidr!r}") from exc
         return value
 
     @model_validator(mode="after")

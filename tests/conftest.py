@@ -135,6 +135,7 @@ def app_settings(database_url: str, redis_url: str | None, **extra: Any) -> Sett
         rate_limit_account_per_second=10_000,
         rate_limit_account_burst=10_000,
         rate_limit_burst=10_000,
+        auth_attempts_per_minute_per_address=100_000,
         max_loop_lag_ms=NEVER_LAGGING_MS,
         **extra,
     )
