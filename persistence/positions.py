@@ -78,6 +78,18 @@ def _queries(table_name: str, scope: str) -> tuple[str, str, str, str]:
     return position_of, first_after, first, last
 
 
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """Where ``moving_id`` is to go: after ``after_id`` in the list of ``scope_id``."""
+
+    table: str
+    scope: str
+    scope_id: UUID
+    after_id: UUID | None
+    anchor: Anchor
+    moving_id: UUID
+
+
 async def place(
     conn: Connection,
     table: str,
@@ -88,56 +100,40 @@ async def place(
     moving_id: UUID,
 ) -> Placement:
     """The key for ``moving_id`` right after ``after_id`` (or at ``anchor`` when None)."""
-    key = await _key(conn, table, scope, scope_id, after_id, anchor, moving_id)
+    slot = _Slot(table, scope, scope_id, after_id, anchor, moving_id)
+    key = await _key(conn, slot)
     if len(key) <= MAX_KEY_LENGTH:
         return Placement(key)
-    return await _rebalance(conn, table, scope, scope_id, after_id, anchor, moving_id)
+    return await _rebalance(conn, slot)
 
 
-async def _key(
-    conn: Connection,
-    table: str,
-    scope: str,
-    scope_id: UUID,
-    after_id: UUID | None,
-    anchor: Anchor,
-    moving_id: UUID,
-) -> str:
-    position_of, first_after, first, last = _queries(table, scope)
-    if after_id is None:
-        if anchor is Anchor.START:
-            return key_between(None, await conn.fetchval(first, scope_id, moving_id))
-        return key_between(await conn.fetchval(last, scope_id, moving_id), None)
-    before = await conn.fetchval(position_of, scope_id, after_id)
-    if before is None or after_id == moving_id:
-        raise UnknownSibling(str(after_id))
-    following = await conn.fetchval(first_after, scope_id, moving_id, before)
+async def _key(conn: Connection, slot: _Slot) -> str:
+    position_of, first_after, first, last = _queries(slot.table, slot.scope)
+    if slot.after_id is None:
+        if slot.anchor is Anchor.START:
+            return key_between(None, await conn.fetchval(first, slot.scope_id, slot.moving_id))
+        return key_between(await conn.fetchval(last, slot.scope_id, slot.moving_id), None)
+    before = await conn.fetchval(position_of, slot.scope_id, slot.after_id)
+    if before is None or slot.after_id == slot.moving_id:
+        raise UnknownSibling(str(slot.after_id))
+    following = await conn.fetchval(first_after, slot.scope_id, slot.moving_id, before)
     return key_between(before, following)
 
 
-async def _rebalance(
-    conn: Connection,
-    table: str,
-    scope: str,
-    scope_id: UUID,
-    after_id: UUID | None,
-    anchor: Anchor,
-    moving_id: UUID,
-) -> Placement:
-    """Give the list, with ``moving_id`` in its new place, fresh evenly spread keys; write
+async def _rebalance(conn: Connection, slot: _Slot) -> Placement:
+    """Give the list, with the moving item in its new place, fresh evenly spread keys; write
     the siblings whose key changed in one statement."""
-    siblings_query, rekey = _rebalance_queries(table, scope)
-    siblings = [
-        (r["id"], r["position"]) for r in await conn.fetch(siblings_query, scope_id, moving_id)
-    ]
+    siblings_query, rekey = _rebalance_queries(slot.table, slot.scope)
+    rows = await conn.fetch(siblings_query, slot.scope_id, slot.moving_id)
+    siblings = [(r["id"], r["position"]) for r in rows]
     ids = [sibling_id for sibling_id, _ in siblings]
-    if after_id is not None:
-        index = ids.index(after_id) + 1  # _key has checked that it is a sibling
+    if slot.after_id is not None:
+        index = ids.index(slot.after_id) + 1  # _key has checked that it is a sibling
     else:
-        index = 0 if anchor is Anchor.START else len(ids)
-    order = [*ids[:index], moving_id, *ids[index:]]
+        index = 0 if slot.anchor is Anchor.START else len(ids)
+    order = [*ids[:index], slot.moving_id, *ids[index:]]
     keys = dict(zip(order, spread_keys(len(order)), strict=True))
     changed = tuple((i, keys[i]) for i, old in siblings if keys[i] != old)
     if changed:
-        await conn.execute(rekey, [i for i, _ in changed], [k for _, k in changed], scope_id)
-    return Placement(keys[moving_id], changed)
+        await conn.execute(rekey, [i for i, _ in changed], [k for _, k in changed], slot.scope_id)
+    return Placement(keys[slot.moving_id], changed)
