@@ -225,14 +225,22 @@ def cmd_worker(args: argparse.Namespace) -> None:
     """Run the faust-streaming worker (audit and notification agents) until SIGTERM."""
     from realtime.metrics import Metrics
     from streams.bounded_stop import BoundedStopWorker
+    from streams.offsets_guard import rewind_offsets_past_the_end
     from streams.topics import ensure_topics
-    from streams.worker_app import create_worker_app
+    from streams.worker_app import CONSUMED, create_worker_app, group_id
 
     settings = _settings(jwt_secret=_NO_TOKENS_SIGNED)
     config = _worker_config(settings)
-    asyncio.run(
-        ensure_topics(config.kafka_url, config.topic_prefix, config.partitions, config.replication)
-    )
+
+    async def prepare() -> None:
+        await ensure_topics(
+            config.kafka_url, config.topic_prefix, config.partitions, config.replication
+        )
+        await rewind_offsets_past_the_end(
+            config.kafka_url, group_id(config), config.topic_prefix, CONSUMED, config.partitions
+        )
+
+    asyncio.run(prepare())
     # Faust (mode) replaces the logging set-up; give it ours: no handler of its own, then ours.
     metrics = Metrics()
     if settings.worker_metrics_port:

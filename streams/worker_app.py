@@ -144,10 +144,19 @@ class Resources:
             await self._pool.close()
 
 
+CONSUMED = (Topic.PROJECT_EVENTS, Topic.SECURITY_EVENTS)
+"""The topics the agents read."""
+
+
+def group_id(config: WorkerConfig) -> str:
+    """The worker's app id, which faust uses as its consumer group."""
+    return f"{config.topic_prefix}-worker"
+
+
 def create_worker_app(config: WorkerConfig, meter: Meter | None = None, **runtime: Any) -> App:
     """The app; ``meter`` records its metrics; ``runtime`` adds process settings such as
     ``loghandlers``."""
-    app = App(f"{config.topic_prefix}-worker", **faust_settings(config), **runtime)
+    app = App(group_id(config), **faust_settings(config), **runtime)
     resources = Resources(config)
     watch = AuditWatch(config.stall_seconds)
     metrics = WorkerMetrics(watch, meter)
@@ -185,7 +194,7 @@ def create_worker_app(config: WorkerConfig, meter: Meter | None = None, **runtim
             await guard.process(message.value, process, _source(message))
         metrics.processed(guard.agent, time.perf_counter() - started)
 
-    @app.agent(topic(Topic.PROJECT_EVENTS, Topic.SECURITY_EVENTS), name="audit")
+    @app.agent(topic(*CONSUMED), name="audit")
     async def audit(stream: Any) -> None:
         """Every integration event becomes one row of its workspace's hash-chained audit log.
         Idempotent: the append is skipped when the event id is already recorded."""

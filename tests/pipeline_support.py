@@ -44,7 +44,11 @@ class ChildProcess:
                 stderr=subprocess.STDOUT,
             )
         if ready_line:
-            self.wait_for_line(ready_line, 60)
+            try:
+                self.wait_for_line(ready_line, 60)
+            except RuntimeError:
+                self.stop()  # not ready: leave nothing running behind the failure
+                raise
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")

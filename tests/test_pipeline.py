@@ -25,12 +25,14 @@ import asyncpg
 import orjson
 import pytest
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
 from domain import webhooks as rules
+from domain.integration import IntegrationEvent, Origin, SecurityEventType
 from streams.bounded_stop import EXIT_STOP_TIMEOUT
 from streams.failpoints import CRASH_EXIT_CODE
+from streams.topics import ensure_topics
 from tests.conftest import Services, fresh_database
 from tests.pipeline_support import (
     ChildProcess,
@@ -127,14 +129,19 @@ def pipeline(
                 **UNLIMITED_RATES,
             },
         )
-        relay = ChildProcess("relay", env)
-        worker = start_worker(env)
-        pipe = Pipeline(database_url, kafka_url, prefix, env, server, relay, worker)
+        relay: ChildProcess | None = None
+        pipe: Pipeline | None = None
         try:
+            relay = ChildProcess("relay", env)
+            # A worker that fails to start must not leave the server and the relay running.
+            pipe = Pipeline(database_url, kafka_url, prefix, env, server, relay, start_worker(env))
             yield pipe
         finally:
-            for process in (pipe.worker, pipe.relay):
-                process.stop()
+            if pipe is not None:
+                pipe.worker.stop()
+                relay = pipe.relay
+            if relay is not None:
+                relay.stop()
             server.stop()
 
 
@@ -764,6 +771,74 @@ async def test_a_worker_stuck_on_a_message_stops_soon_after_sigterm(
         assert code in (0, EXIT_STOP_TIMEOUT), worker.output()[-3000:]
     finally:
         worker.stop()
+
+
+async def test_a_worker_whose_group_was_committed_past_the_end_reads_from_the_beginning(
+    pipeline: Pipeline, services: Services
+) -> None:
+    """A memory-only broker that restarted holds a short new log, and faust commits offsets of
+    the old one into it; tansu accepts them and answers fetches past the end with nothing.
+    The worker rewinds such offsets before it joins its group, so the new event is read."""
+    prefix = f"{pipeline.prefix}-past"
+    await ensure_topics(pipeline.kafka_url, prefix, 4)
+    event = IntegrationEvent.security(
+        SecurityEventType.LOGGED_OUT,
+        actor_id=uuid.uuid4(),
+        workspace_id=None,
+        origin=Origin(transport="rest"),
+        correlation_id=None,
+        data={},
+    )
+    event_id = event.event_id
+    servers = pipeline.kafka_url.removeprefix("kafka://")
+    tp = TopicPartition(f"{prefix}.security-events", 0)
+    producer = AIOKafkaProducer(bootstrap_servers=servers)
+    await producer.start()
+    try:
+        value = event.model_dump_json().encode()
+        await producer.send_and_wait(tp.topic, value, key=b"k", partition=0)
+    finally:
+        await producer.stop()
+    stale = AIOKafkaConsumer(
+        bootstrap_servers=servers, group_id=f"{prefix}-worker", enable_auto_commit=False
+    )
+    await stale.start()
+    try:
+        stale.assign([tp])
+        await stale.commit({tp: 407})  # far past the partition's end (1)
+    finally:
+        await stale.stop()
+
+    # A database of its own (fresh_database runs its own event loop: a thread of its own).
+    database = fresh_database(services)
+    database_url = await asyncio.to_thread(database.__enter__)
+    try:
+        worker = await asyncio.to_thread(
+            start_worker,
+            pipeline.env
+            | {
+                "DATABASE_URL": database_url,
+                "BOARDROOM_KAFKA_TOPIC_PREFIX": prefix,
+                "BOARDROOM_WORKER_METRICS_PORT": "0",
+            },
+        )
+        try:
+            assert "is past the partition's end" in worker.output()
+            conn = await asyncpg.connect(database_url)
+            try:
+                await eventually(
+                    lambda: conn.fetchval(
+                        "SELECT count(*) FROM audit_log WHERE event_id = $1", event_id
+                    ),
+                    lambda n: n == 1,
+                    what="the event past the stale offset audited",
+                )
+            finally:
+                await conn.close()
+        finally:
+            worker.stop()
+    finally:
+        await asyncio.to_thread(database.__exit__, None, None, None)
 
 
 async def test_owners_and_admins_read_and_export_the_audit_trail_over_rest(
