@@ -98,7 +98,7 @@ class BoardService:
             await rooms.enter(cmd.project_id)
             async with conn.transaction(isolation="repeatable_read", readonly=True):
                 try:
-                    access, _ = await project_access(
+                    access, role = await project_access(
                         conn, cmd.project_id, user_id, Action.PROJECT_READ
                     )
                 except BoardroomError:
@@ -113,6 +113,7 @@ class BoardService:
                             "project_id": str(project.id),
                             "events": [e.as_dict() for e in missed],
                             "seq": project.last_seq,
+                            "role": role.value,
                         }
                 board = await tasks.list_for_project(conn, project.id)
                 snapshot = BoardSnapshot(
@@ -129,7 +130,7 @@ class BoardService:
                     seq=project.last_seq,
                 )
                 mode = "snapshot" if cmd.since_seq is None else "reset"
-                return {"mode": mode, **snapshot.as_dict()}
+                return {"mode": mode, **snapshot.as_dict(), "role": role.value}
 
     async def _missed(
         self, conn: Connection, project: Project, since_seq: int

@@ -219,7 +219,38 @@
     socket.on('session:ended', () => signedOut('Your session has ended. Please log in again.'));
     // The access token this socket opened with has expired: renew it without reconnecting.
     socket.on('session:expired', renewSocketSession);
+    // This user's access changed (here or on another device, by an admin or themselves).
+    socket.on('access:revoked', onAccessRevoked);
+    socket.on('access:changed', onAccessChanged);
     socket.io.on('reconnect_attempt', showWaiting);
+  }
+
+  /** Lost projects: close the open one if it is among them, and show the lists again. */
+  function onAccessRevoked(notice) {
+    const lost = new Set(notice.project_ids || []);
+    const workspaceGone = notice.reason === 'removed' || notice.reason === 'left';
+    if (board && lost.has(board.projectId)) {
+      const name = board.project ? board.project.name : 'this board';
+      const home = workspaceGone || !board.project ? '#/' : `#/w/${board.project.workspace_id}`;
+      board = null; // the server has already taken this socket out of the room
+      byTestId('board').replaceChildren();
+      notify(`You no longer have access to ${name}.`, 'info');
+      window.location.hash = home;
+      return;
+    }
+    if (notice.reason === 'removed') notify('You were removed from a workspace.', 'info');
+    if (!board) route(); // the home view: list workspaces and projects again
+  }
+
+  /** A new role: the open board joins again to learn it (and shows what it allows). */
+  function onAccessChanged(notice) {
+    if (notice.reason === 'invited') notify('You were added to a workspace.', 'info');
+    if (board) {
+      if (notice.project_id && notice.project_id !== board.projectId) return;
+      if (socket && socket.connected && !board.joining) join(board);
+    } else {
+      route();
+    }
   }
 
   async function renewSocketSession() {
@@ -725,11 +756,33 @@
       taskEls: new Map(),
     };
     byTestId('board').replaceChildren();
+    $('.view-board').removeAttribute('data-read-only');
+    byTestId('read-only').hidden = true;
     byTestId('board-title').textContent = 'Board';
     byTestId('board-loading').hidden = false;
     byTestId('board-loading').textContent = 'Loading board…';
     byTestId('back-to-projects').href = '#/';
     if (socket && socket.connected) join(board);
+  }
+
+  /** Roles that may change columns and cards; the others see the board read-only. */
+  const EDITING_ROLES = new Set(['manager', 'editor']);
+
+  function readOnly(b) {
+    return Boolean(b && b.role && !EDITING_ROLES.has(b.role));
+  }
+
+  function setRole(b, role) {
+    const before = b.role;
+    b.role = role || null;
+    const view = $('.view-board');
+    const note = byTestId('read-only');
+    view.toggleAttribute('data-read-only', readOnly(b));
+    note.hidden = !readOnly(b);
+    note.textContent = readOnly(b)
+      ? `You are a ${b.role} of this board: you can follow it but not change it.`
+      : '';
+    if (before && role && before !== role) notify(`Your role on this board is now ${role}.`, 'info');
   }
 
   function leaveBoard() {
@@ -756,7 +809,7 @@
         const reply = await request('project:join', payload);
         if (!current()) return;
         if (reply.data.mode === 'replay') {
-          catchUp(b, reply.data.events);
+          catchUp(b, reply.data.events, reply.data.role);
         } else {
           loadSnapshot(b, reply.data);
         }
@@ -778,6 +831,7 @@
   }
 
   function loadSnapshot(b, snap) {
+    setRole(b, snap.role);
     b.project = snap.project;
     b.columns = new Map(snap.columns.map((c) => [c.id, c]));
     b.tasks = new Map(snap.tasks.map((t) => [t.id, t]));
@@ -791,7 +845,8 @@
     renderBoard();
   }
 
-  function catchUp(b, events) {
+  function catchUp(b, events, role) {
+    setRole(b, role);
     for (const ev of events) {
       if (ev.seq > b.lastSeq && !b.pending.has(ev.seq)) b.pending.set(ev.seq, ev);
     }
@@ -944,6 +999,9 @@
   async function mutate(event, fields) {
     const b = board;
     if (!b) throw new ApiError(0, { message: 'No board is open.' });
+    if (readOnly(b)) {
+      throw new ApiError(0, { message: `As a ${b.role} of this board you cannot change it.` });
+    }
     const reply = await request(event, { op_id: newOpId(), project_id: b.projectId, ...fields });
     if (board === b && typeof reply.seq === 'number') {
       const change = ACK_AS_EVENT[event](reply.data);
@@ -1321,6 +1379,10 @@
 
   function setupDragAndDrop(container) {
     container.addEventListener('dragstart', (e) => {
+      if (readOnly(board)) {
+        e.preventDefault();
+        return;
+      }
       const card = e.target.closest && e.target.closest('.card');
       const header = e.target.closest && e.target.closest('.column-header');
       if (card && !card.classList.contains('editing')) {
@@ -1472,6 +1534,7 @@
 
     container.addEventListener('keydown', (e) => {
       const target = e.target;
+      if (readOnly(board)) return;
       if (target.classList.contains('card')) {
         if (e.altKey && ['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight'].includes(e.key)) {
           e.preventDefault();

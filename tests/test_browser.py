@@ -1,8 +1,9 @@
 """The browser board end to end: two headless Chromium contexts, two server instances, one board.
 
 Context 1 talks to server 1 and context 2 to server 2; the servers share PostgreSQL and Redis,
-so every change has to cross Redis to reach the other browser. Everything is done through the
-UI (no API shortcuts) and every wait is a Playwright auto-waiting assertion, never a sleep.
+so every change has to cross Redis to reach the other browser. In the first test everything is
+done through the UI (no API shortcuts); every wait is a Playwright auto-waiting assertion,
+never a sleep.
 
 Needs Chromium (Debian's /usr/bin/chromium; Playwright's own browser downloads are not used).
 Without it the test is skipped, except under CI (CI=true), where it fails: CI must run it.
@@ -18,9 +19,10 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
-from tests.support import ServerProcess
+from tests.support import Api, ServerProcess, connect, make_board, op
 
 
 def _in_ci() -> bool:
@@ -264,3 +266,63 @@ async def test_two_browsers_on_two_servers_edit_one_board_live(
         await tab.expect_live()
     await one.page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert one.errors + two.errors == []
+
+
+async def test_a_member_who_loses_access_sees_it_at_once(
+    chromium_path: str, two_servers: list[ServerProcess], browser: Browser
+) -> None:
+    """Bob works on a board in the browser while the owner, through the API (the board has no
+    member management yet), makes him a viewer and then removes him from the workspace."""
+    server = two_servers[0]
+    async with aiohttp.ClientSession() as http:
+        api = Api(server.url, http)
+        ada, bob = await api.register("ada"), await api.register("bob")
+    owner = await connect(server.url, ada.access_token)
+    try:
+        board = await make_board(owner)  # workspace "Team", project "Launch", column "To do"
+        ids = {"workspace_id": board.workspace_id, "user_id": bob.user_id}
+        await owner.ok(
+            "member:invite",
+            {
+                "op_id": op(),
+                "workspace_id": board.workspace_id,
+                "email": bob.email,
+                "role": "member",
+            },
+        )
+        tab = await Tab.open(browser, server, "bob")
+        await tab.by("login-email").fill(bob.email)
+        await tab.by("login-password").fill(bob.password)
+        await tab.by("login-submit").click()
+        await tab.expect_live()
+        await tab.by("workspace").filter(has_text="Team").click()
+        await tab.by("project").filter(has_text="Launch").click()
+        await expect(tab.by("board-title")).to_have_text("Launch", timeout=TIMEOUT_MS)
+        await expect(tab.by("read-only")).to_be_hidden()
+        await tab.add_card("To do", "Bob's idea")  # a member edits
+
+        await owner.ok(
+            "project_member:set_role",
+            {
+                "op_id": op(),
+                "project_id": board.project_id,
+                "user_id": bob.user_id,
+                "role": "viewer",
+            },
+        )
+        await expect(tab.by("read-only")).to_contain_text("viewer", timeout=TIMEOUT_MS)
+        await expect(tab.by("notice").filter(has_text="now viewer")).to_be_visible()
+        await expect(tab.column("To do").get_by_test_id("add-card-form")).to_be_hidden()
+        await expect(tab.by("column-form")).to_be_hidden()
+        await tab.expect_cards("To do", ["Bob's idea"])  # still following the board
+
+        await owner.ok("member:remove", {"op_id": op(), **ids})
+        await expect(
+            tab.by("notice").filter(has_text="no longer have access to Launch")
+        ).to_be_visible(timeout=TIMEOUT_MS)
+        await expect(tab.by("board-title")).to_be_hidden()
+        await expect(tab.by("workspace")).to_have_count(0, timeout=TIMEOUT_MS)
+        await tab.expect_live()
+        assert tab.errors == []
+    finally:
+        await owner.sio.disconnect()

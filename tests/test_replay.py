@@ -60,6 +60,7 @@ async def test_nothing_missed_is_an_empty_replay(api, client_factory):
         "project_id": board.project_id,
         "events": [],
         "seq": seq,
+        "role": "manager",  # the workspace's owner
     }
 
 
