@@ -326,3 +326,65 @@ async def test_a_member_who_loses_access_sees_it_at_once(
         assert tab.errors == []
     finally:
         await owner.sio.disconnect()
+
+
+PHONE_WIDTH = 390
+# How far the page reaches past a phone's width (a mobile browser zooms out to show it all,
+# so the viewport's own width is no measure).
+PAGE_WIDER_THAN_PHONE = f"document.documentElement.scrollWidth - {PHONE_WIDTH}"
+# What sticks out past it (columns excepted: they scroll inside the board), for the message.
+WIDEST = f"""() => [...document.querySelectorAll('body *')]
+  .filter(el => el.getBoundingClientRect().right > {PHONE_WIDTH} && !el.closest('.columns'))
+  .map(el => el.tagName + '.' + el.className + ' ' + Math.round(el.getBoundingClientRect().right))
+  .slice(0, 8)"""
+
+
+async def test_on_a_phone_the_page_never_scrolls_sideways(
+    chromium_path: str, two_servers: list[ServerProcess], browser: Browser
+) -> None:
+    """At 390 px the lists and the board fit the width; a board's columns scroll inside it,
+    one at a time (scroll snapping). Screenshots are left in /tmp for a person to look at."""
+    server = two_servers[0]
+    async with aiohttp.ClientSession() as http:
+        ada = await Api(server.url, http).register("ada")
+    owner = await connect(server.url, ada.access_token)
+    try:
+        board = await make_board(owner)
+        for name in ("Doing", "Review", "Done"):
+            await owner.ok(
+                "column:create", {"op_id": op(), "project_id": board.project_id, "name": name}
+            )
+        await owner.ok(
+            "task:create",
+            {
+                "op_id": op(),
+                "project_id": board.project_id,
+                "column_id": board.column_id,
+                "title": "A card with a rather long title that has to wrap on a phone",
+            },
+        )
+    finally:
+        await owner.sio.disconnect()
+    context = await browser.new_context(
+        viewport={"width": PHONE_WIDTH, "height": 844}, is_mobile=True, has_touch=True
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = Tab(await context.new_page(), "phone")
+    await tab.page.goto(server.url + "/")
+    assert await tab.page.evaluate(PAGE_WIDER_THAN_PHONE) <= 0, await tab.page.evaluate(WIDEST)
+    await tab.by("login-email").fill(ada.email)
+    await tab.by("login-password").fill(ada.password)
+    await tab.by("login-submit").click()
+    await tab.expect_live()
+    await tab.by("workspace").filter(has_text="Team").click()
+    await expect(tab.by("project").filter(has_text="Launch")).to_be_visible()
+    assert await tab.page.evaluate(PAGE_WIDER_THAN_PHONE) <= 0, await tab.page.evaluate(WIDEST)
+    await tab.page.screenshot(path="/tmp/boardroom-phone-projects.png", full_page=True)
+    await tab.by("project").filter(has_text="Launch").click()
+    await expect(tab.by("column-name")).to_have_text(["To do", "Doing", "Review", "Done"])
+    assert await tab.page.evaluate(PAGE_WIDER_THAN_PHONE) <= 0, await tab.page.evaluate(WIDEST)
+    scroller = tab.page.locator(".board-scroller")
+    assert await scroller.evaluate("el => el.scrollWidth > el.clientWidth")  # columns scroll
+    assert await scroller.evaluate("el => getComputedStyle(el).scrollSnapType") == "x mandatory"
+    await tab.page.screenshot(path="/tmp/boardroom-phone-board.png", full_page=True)
+    assert tab.errors == []
