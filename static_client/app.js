@@ -426,12 +426,25 @@
   // ---------------------------------------------------------------------------------------
   // Notices and announcements
 
-  function notify(message, kind = 'error') {
+  /** A toast; `action` ({label, run}) adds a button, e.g. Undo, that also dismisses it. */
+  function notify(message, kind = 'error', action = null) {
     const box = byTestId('notices');
     const toast = h(
       'div',
       { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status', 'data-testid': 'notice' },
       h('span', { text: message }),
+      action
+        ? h('button', {
+            type: 'button',
+            class: 'btn btn-small',
+            'data-testid': 'notice-action',
+            text: action.label,
+            onclick: () => {
+              toast.remove();
+              action.run();
+            },
+          })
+        : null,
       h('button', {
         type: 'button',
         class: 'toast-close',
@@ -441,7 +454,7 @@
       }),
     );
     box.append(toast);
-    setTimeout(() => toast.remove(), kind === 'error' ? 8000 : 4000);
+    setTimeout(() => toast.remove(), kind === 'error' || action ? 8000 : 4000);
   }
 
   function announce(message) {
@@ -963,7 +976,11 @@
         applyRebalanced(b.tasks, d.rebalanced);
         break;
       case 'task.deleted':
+      case 'task.archived':
         b.tasks.delete(d.task_id);
+        break;
+      case 'task.restored':
+        b.tasks.set(d.task.id, d.task);
         break;
       case 'project.created':
         if (d.project) b.project = d.project;
@@ -993,6 +1010,8 @@
     'task:update': (r) => ({ type: 'task.updated', data: { task: r } }),
     'task:move': ({ rebalanced, ...r }) => ({ type: 'task.moved', data: { task: r, rebalanced } }),
     'task:delete': (r) => ({ type: 'task.deleted', data: r }),
+    'task:archive': (r) => ({ type: 'task.archived', data: { task_id: r.id, task: r } }),
+    'task:restore': (r) => ({ type: 'task.restored', data: { task_id: r.id, task: r } }),
   };
 
   /** A board mutation: emit, then apply the acknowledged result at its seq. */
@@ -1206,7 +1225,7 @@
         'span',
         { class: 'card-actions' },
         h('button', { type: 'button', class: 'icon-btn', 'data-testid': 'card-rename', text: '✎' }),
-        h('button', { type: 'button', class: 'icon-btn danger', 'data-testid': 'card-delete', text: '×' }),
+        h('button', { type: 'button', class: 'icon-btn danger', 'data-testid': 'card-archive', text: '×' }),
       ),
     );
   }
@@ -1220,7 +1239,7 @@
     }
     el.setAttribute('aria-label', task.title);
     $('[data-testid="card-rename"]', el).setAttribute('aria-label', `Rename card ${task.title}`);
-    $('[data-testid="card-delete"]', el).setAttribute('aria-label', `Delete card ${task.title}`);
+    $('[data-testid="card-archive"]', el).setAttribute('aria-label', `Archive card ${task.title}`);
   }
 
   function startRenameCard(el) {
@@ -1236,13 +1255,18 @@
     });
   }
 
-  async function deleteCard(el) {
+  /** The card's × archives it (nothing is lost), with an Undo that restores it. */
+  async function archiveCard(el) {
     const task = board && board.tasks.get(el.dataset.taskId);
     if (!task) return;
     const next = el.nextElementSibling || el.previousElementSibling;
     try {
-      await mutate('task:delete', { task_id: task.id });
-      announce(`Card ${task.title} deleted.`);
+      await mutate('task:archive', { task_id: task.id });
+      announce(`Card ${task.title} archived.`);
+      notify(`Archived “${task.title}”.`, 'info', {
+        label: 'Undo',
+        run: () => mutate('task:restore', { task_id: task.id }).catch(failed),
+      });
       if (next && next.isConnected && next.classList.contains('card')) next.focus();
     } catch (err) {
       failed(err);
@@ -1511,8 +1535,8 @@
         case 'card-rename':
           startRenameCard(card);
           break;
-        case 'card-delete':
-          deleteCard(card);
+        case 'card-archive':
+          archiveCard(card);
           break;
         case 'column-rename':
           startRenameColumn(column);
@@ -1544,7 +1568,7 @@
           startRenameCard(target);
         } else if (e.key === 'Delete') {
           e.preventDefault();
-          deleteCard(target);
+          archiveCard(target);
         }
       } else if (target.classList.contains('column-header')) {
         if (e.altKey && (e.key === 'ArrowLeft' || e.key === 'ArrowRight')) {

@@ -223,11 +223,18 @@ async def test_two_browsers_on_two_servers_edit_one_board_live(
     await one.by("column-name-input").press("Enter")
     await expect(two.by("column-name")).to_have_text(["To do", "Shipped"], timeout=TIMEOUT_MS)
 
-    # --- 1 deletes a card; it disappears from 2 ------------------------------------------
-    card = one.card("Book the venue")
-    await card.hover()
-    await card.get_by_test_id("card-delete").click()
-    await expect(two.card("Book the venue")).to_have_count(0, timeout=TIMEOUT_MS)
+    # --- 1 archives a card, undoes it, archives it again; 2 follows each step --------------
+    for step in ("archive", "undo", "archive"):
+        if step == "archive":
+            card = one.card("Book the venue")
+            await card.hover()
+            await card.get_by_test_id("card-archive").click()
+            await expect(two.card("Book the venue")).to_have_count(0, timeout=TIMEOUT_MS)
+        else:
+            await one.by("notice-action").filter(has_text="Undo").click()
+            await two.expect_cards("To do", ["Book the venue"])
+            await one.expect_cards("To do", ["Book the venue"])
+    await one.by("notice").get_by_role("button", name="Dismiss").click()
     await expect(two.column("To do").get_by_test_id("card")).to_have_count(0, timeout=TIMEOUT_MS)
     await expect(one.column("To do").get_by_test_id("card")).to_have_count(0, timeout=TIMEOUT_MS)
 
