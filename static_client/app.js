@@ -663,6 +663,8 @@
     byTestId('workspace-empty').hidden = workspaces.length > 0;
   }
 
+  const DEFAULT_COLUMNS = ['To do', 'Doing', 'Done'];
+
   function renderProjects(ws, projects) {
     byTestId('workspace-title').textContent = ws ? ws.name : 'Projects';
     const hint = byTestId('projects-hint');
@@ -730,6 +732,10 @@
           name,
         });
         input.value = '';
+        // A new board starts with the usual three columns (rename or delete them freely).
+        for (const column of DEFAULT_COLUMNS) {
+          await request('column:create', { op_id: newOpId(), project_id: reply.data.id, name: column });
+        }
         window.location.hash = `#/p/${reply.data.id}`;
       } catch (err) {
         failed(err);

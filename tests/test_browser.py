@@ -143,7 +143,7 @@ async def test_two_browsers_on_two_servers_edit_one_board_live(
     server1, server2 = two_servers
     email = f"ada-{uuid.uuid4().hex[:12]}@example.com"
 
-    # --- context 1, server 1: register, create a workspace, a project and two columns ----
+    # --- context 1, server 1: register, create a workspace and a project, add a column -----
     one = await Tab.open(browser, server1, "context 1")
     await one.by("show-register").click()
     await one.by("register-name").fill("Ada")
@@ -159,11 +159,13 @@ async def test_two_browsers_on_two_servers_edit_one_board_live(
     await one.by("new-project-name").fill("Website relaunch")
     await one.by("create-project").click()
     await expect(one.by("board-title")).to_have_text("Website relaunch", timeout=TIMEOUT_MS)
-    for name in ("To do", "Done"):
-        await one.by("new-column-name").fill(name)
-        await one.by("create-column").click()
-        await expect(one.column(name)).to_be_visible(timeout=TIMEOUT_MS)
-    await expect(one.by("column-name")).to_have_text(["To do", "Done"], timeout=TIMEOUT_MS)
+    # A new board has the usual three columns; a fourth is added.
+    await expect(one.by("column-name")).to_have_text(["To do", "Doing", "Done"], timeout=TIMEOUT_MS)
+    await one.by("new-column-name").fill("Ideas")
+    await one.by("create-column").click()
+    await expect(one.by("column-name")).to_have_text(
+        ["To do", "Doing", "Done", "Ideas"], timeout=TIMEOUT_MS
+    )
 
     # --- context 2, server 2: the same account, the same board ---------------------------
     # There are no invitations yet, so nobody else can see Ada's workspace: the second
@@ -177,7 +179,9 @@ async def test_two_browsers_on_two_servers_edit_one_board_live(
     await two.by("workspace").filter(has_text="Launch team").click()
     await two.by("project").filter(has_text="Website relaunch").click()
     await expect(two.by("board-title")).to_have_text("Website relaunch", timeout=TIMEOUT_MS)
-    await expect(two.by("column-name")).to_have_text(["To do", "Done"], timeout=TIMEOUT_MS)
+    await expect(two.by("column-name")).to_have_text(
+        ["To do", "Doing", "Done", "Ideas"], timeout=TIMEOUT_MS
+    )
     assert one.page.url.startswith(server1.url) and two.page.url.startswith(server2.url)
 
     # --- 1 creates cards; 2 sees them without reloading ----------------------------------
@@ -221,7 +225,9 @@ async def test_two_browsers_on_two_servers_edit_one_board_live(
     await done.get_by_test_id("column-rename").click()
     await one.by("column-name-input").fill("Shipped")
     await one.by("column-name-input").press("Enter")
-    await expect(two.by("column-name")).to_have_text(["To do", "Shipped"], timeout=TIMEOUT_MS)
+    await expect(two.by("column-name")).to_have_text(
+        ["To do", "Doing", "Shipped", "Ideas"], timeout=TIMEOUT_MS
+    )
 
     # --- 1 archives a card, undoes it, archives it again; 2 follows each step --------------
     for step in ("archive", "undo", "archive"):
