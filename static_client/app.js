@@ -221,6 +221,7 @@
     socket.on('session:expired', renewSocketSession);
     // This user's access changed (here or on another device, by an admin or themselves).
     socket.on('access:revoked', onAccessRevoked);
+    socket.on('notification', onNotification);
     socket.on('access:changed', onAccessChanged);
     socket.io.on('reconnect_attempt', showWaiting);
   }
@@ -298,6 +299,7 @@
     unauthorizedStreak = 0;
     setStatus('online');
     sendWaiting();
+    loadNotifications();
     // Initial connect and every reconnect: (re)load what is on screen. For a board this is a
     // fresh join, which resynchronizes anything missed while disconnected.
     route();
@@ -515,6 +517,7 @@
     who.title = auth.user ? auth.user.email : '';
     who.hidden = false;
     byTestId('logout').hidden = false;
+    byTestId('bell').hidden = false;
   }
 
   function signedOut(message) {
@@ -522,6 +525,10 @@
     clearSession();
     leaveBoard();
     workspaces = [];
+    inbox.items = [];
+    inbox.unread = 0;
+    renderInbox();
+    toggleInbox(false);
     byTestId('current-user').hidden = true;
     byTestId('logout').hidden = true;
     showAuthError(message || '');
@@ -609,6 +616,109 @@
         } catch (_) {
           /* the tokens are gone from this tab either way */
         }
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Notifications: the bell, its unread count and list, live pushes
+
+  /** Newest first; `unread` is the server's count of unread notifications. */
+  const inbox = { items: [], unread: 0 };
+
+  const REASON_TEXT = {
+    assigned: (t) => `You were assigned “${t}”`,
+    mentioned: (t) => `You were mentioned on “${t}”`,
+    commented: (t) => `New comment on “${t}”`,
+    changed: (t) => `“${t}” changed`,
+    due_soon: (t) => `“${t}” is due soon`,
+    overdue: (t) => `“${t}” is overdue`,
+  };
+
+  function describeNotification(n) {
+    const title = (n.data && n.data.task_title) || 'a card';
+    const text = (REASON_TEXT[n.reason] || ((t) => `Activity on “${t}”`))(title);
+    const excerpt = n.data && n.data.comment_excerpt;
+    return excerpt ? `${text}: ${excerpt}` : text;
+  }
+
+  async function loadNotifications() {
+    try {
+      const reply = await request('notifications:list', { limit: 30 });
+      inbox.items = reply.data.notifications;
+      inbox.unread = reply.data.unread;
+      renderInbox();
+    } catch (_) {
+      /* the bell stays as it was; the next connect loads it again */
+    }
+  }
+
+  function onNotification(n) {
+    if (inbox.items.some((item) => item.id === n.id)) return; // a push can come twice
+    inbox.items = [n, ...inbox.items].slice(0, 100);
+    if (!n.read_at) inbox.unread += 1;
+    renderInbox();
+    announce(describeNotification(n));
+  }
+
+  function renderInbox() {
+    const bell = byTestId('bell');
+    bell.hidden = !auth;
+    const badge = byTestId('unread-count');
+    badge.hidden = inbox.unread === 0;
+    badge.textContent = inbox.unread > 99 ? '99+' : String(inbox.unread);
+    bell.setAttribute('aria-label', `Notifications, ${inbox.unread} unread`);
+    byTestId('notification-empty').hidden = inbox.items.length > 0;
+    byTestId('notification-list').replaceChildren(
+      ...inbox.items.map((n) =>
+        h(
+          'li',
+          {},
+          h(
+            'button',
+            {
+              type: 'button',
+              class: n.read_at ? '' : 'unread',
+              'data-testid': 'notification',
+              onclick: () => openNotification(n),
+            },
+            h('span', { text: describeNotification(n) }),
+            h('time', { datetime: n.created_at, text: new Date(n.created_at).toLocaleString() }),
+          ),
+        ),
+      ),
+    );
+  }
+
+  async function markRead(payload) {
+    const reply = await request('notifications:read', payload);
+    const marked = new Set(reply.data.marked);
+    const now = new Date().toISOString();
+    for (const item of inbox.items) if (payload.all || marked.has(item.id)) item.read_at = item.read_at || now;
+    inbox.unread = reply.data.unread;
+    renderInbox();
+  }
+
+  function openNotification(n) {
+    toggleInbox(false);
+    if (!n.read_at) markRead({ ids: [n.id] }).catch(failed);
+    if (n.project_id) window.location.hash = `#/p/${n.project_id}`;
+  }
+
+  function toggleInbox(open) {
+    const panel = byTestId('notification-panel');
+    const show = open === undefined ? panel.hidden : open;
+    panel.hidden = !show;
+    byTestId('bell').setAttribute('aria-expanded', String(show));
+  }
+
+  function setupInbox() {
+    byTestId('bell').addEventListener('click', () => toggleInbox());
+    byTestId('mark-all-read').addEventListener('click', () => markRead({ all: true }).catch(failed));
+    document.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && !byTestId('notification-panel').hidden) {
+        toggleInbox(false);
+        byTestId('bell').focus();
       }
     });
   }
@@ -1636,6 +1746,7 @@
       return;
     }
     setupAuth();
+    setupInbox();
     setupHome();
     setupBoard();
     window.addEventListener('hashchange', route);

@@ -16,13 +16,24 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from tests.support import Api, ServerProcess, connect, make_board, op
+from tests.conftest import Services
+from tests.pipeline_support import ChildProcess, pipeline_env, start_worker
+from tests.support import (
+    JWT_SECRET,
+    UNLIMITED_RATES,
+    Api,
+    ServerProcess,
+    connect,
+    free_port,
+    make_board,
+    op,
+)
 
 
 def _in_ci() -> bool:
@@ -401,3 +412,98 @@ async def test_on_a_phone_the_page_never_scrolls_sideways(
     assert await scroller.evaluate("el => getComputedStyle(el).scrollSnapType") == "x mandatory"
     await tab.page.screenshot(path="/tmp/boardroom-phone-board.png", full_page=True)
     assert tab.errors == []
+
+
+@pytest.fixture
+def server_with_worker(services: Services, kafka_url: str) -> Iterator[ServerProcess]:
+    """One server (relaying its outbox) and a faust worker: notifications are made."""
+    prefix = f"b{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    env = pipeline_env(
+        services.database_url, services.redis_url, kafka_url, prefix, f"boardroom-{prefix}"
+    ) | {"BOARDROOM_WORKER_METRICS_PORT": "0"}
+    server = ServerProcess(
+        port,
+        env
+        | {
+            "BOARDROOM_JWT_SECRET": JWT_SECRET,
+            "BOARDROOM_ALLOWED_ORIGINS": f"http://127.0.0.1:{port}",
+            **UNLIMITED_RATES,
+        },
+    )
+    worker: ChildProcess | None = None
+    try:
+        worker = start_worker(env)
+        yield server
+    finally:
+        if worker is not None:
+            worker.stop()
+        server.stop()
+
+
+async def test_a_notification_lights_the_bell_and_opens_its_board(
+    chromium_path: str, server_with_worker: ServerProcess, browser: Browser
+) -> None:
+    """Bob has the app open; Ada (through the API) assigns him a card. The worker's
+    notification arrives live: the bell counts it, the list says what happened, and a click
+    marks it read and opens the board."""
+    server = server_with_worker
+    async with aiohttp.ClientSession() as http:
+        api = Api(server.url, http)
+        ada, bob = await api.register("ada"), await api.register("bob")
+    owner = await connect(server.url, ada.access_token)
+    try:
+        board = await make_board(owner)
+        await owner.ok(
+            "member:invite",
+            {
+                "op_id": op(),
+                "workspace_id": board.workspace_id,
+                "email": bob.email,
+                "role": "member",
+            },
+        )
+        task = await owner.ok(
+            "task:create",
+            {
+                "op_id": op(),
+                "project_id": board.project_id,
+                "column_id": board.column_id,
+                "title": "Ship it",
+            },
+        )
+        tab = await Tab.open(browser, server, "bob")
+        await tab.by("login-email").fill(bob.email)
+        await tab.by("login-password").fill(bob.password)
+        await tab.by("login-submit").click()
+        await tab.expect_live()
+        await expect(tab.by("bell")).to_be_visible()
+        await expect(tab.by("unread-count")).to_be_hidden()
+
+        await owner.ok(
+            "task:assign",
+            {
+                "op_id": op(),
+                "project_id": board.project_id,
+                "task_id": task["data"]["id"],
+                "user_id": bob.user_id,
+            },
+        )
+        # Made by the worker from the committed event: allow for a consumer group settling.
+        await expect(tab.by("unread-count")).to_have_text("1", timeout=60_000)
+        await tab.by("bell").click()
+        item = tab.by("notification")
+        await expect(item).to_have_count(1)
+        await expect(item).to_contain_text("You were assigned “Ship it”")
+        await item.click()
+        await expect(tab.by("board-title")).to_have_text("Launch", timeout=TIMEOUT_MS)
+        await expect(tab.by("unread-count")).to_be_hidden()
+        await tab.page.reload()  # read on the server, not only on this page
+        await tab.expect_live()
+        await tab.by("bell").click()
+        await expect(tab.by("notification")).to_have_count(1)  # the list has loaded
+        await expect(tab.by("notification")).not_to_have_class(re.compile("unread"))
+        await expect(tab.by("unread-count")).to_be_hidden()
+        assert tab.errors == []
+    finally:
+        await owner.sio.disconnect()
