@@ -623,6 +623,9 @@
   // ---------------------------------------------------------------------------------------
   // Notifications: the bell, its unread count and list, live pushes
 
+  /** A card to focus once its board is on screen (a search result or a notification). */
+  let focusTaskOnOpen = null;
+
   /** Newest first; `unread` is the server's count of unread notifications. */
   const inbox = { items: [], unread: 0 };
 
@@ -702,6 +705,7 @@
   function openNotification(n) {
     toggleInbox(false);
     if (!n.read_at) markRead({ ids: [n.id] }).catch(failed);
+    if (n.task_id) focusTaskOnOpen = n.task_id;
     if (n.project_id) window.location.hash = `#/p/${n.project_id}`;
   }
 
@@ -780,6 +784,10 @@
     const hint = byTestId('projects-hint');
     const form = byTestId('project-form');
     form.hidden = !ws;
+    const search = byTestId('search-form');
+    if (search.dataset.workspaceId !== (ws ? ws.id : '')) clearSearch();
+    search.hidden = !ws;
+    search.dataset.workspaceId = ws ? ws.id : '';
     form.dataset.workspaceId = ws ? ws.id : '';
     if (!ws) {
       hint.textContent = workspaces.length
@@ -805,6 +813,60 @@
         ),
       ),
     );
+  }
+
+  // Search: the cards and comments of the workspace's projects the user may read.
+
+  const MENTION_RE = /<@[0-9a-f-]{36}>/g;
+
+  function clearSearch() {
+    byTestId('search-results').hidden = true;
+    byTestId('search-result-list').replaceChildren();
+    byTestId('search-query').value = '';
+  }
+
+  async function runSearch(workspaceId, q) {
+    const reply = await request('search', { workspace_id: workspaceId, q, limit: 20 });
+    const results = reply.data.results;
+    byTestId('search-results').hidden = false;
+    byTestId('search-summary').textContent = results.length
+      ? `${results.length} result${results.length === 1 ? '' : 's'} for “${q}”.`
+      : `Nothing matches “${q}” (every word must appear; no stemming).`;
+    byTestId('search-result-list').replaceChildren(
+      ...results.map((r) =>
+        h(
+          'li',
+          {},
+          h(
+            'button',
+            {
+              type: 'button',
+              'data-testid': 'search-result',
+              onclick: () => {
+                focusTaskOnOpen = r.task_id;
+                window.location.hash = `#/p/${r.project_id}`;
+              },
+            },
+            h('span', { text: r.kind === 'comment' ? `Comment on “${r.title}”` : r.title }),
+            h('time', { text: (r.text || '').replace(MENTION_RE, '@…').slice(0, 160) }),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function setupSearch() {
+    byTestId('search-form').addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const q = byTestId('search-query').value.trim();
+      const workspaceId = e.currentTarget.dataset.workspaceId;
+      if (!q || !workspaceId) return;
+      try {
+        await runSearch(workspaceId, q);
+      } catch (err) {
+        failed(err);
+      }
+    });
   }
 
   function setupHome() {
@@ -1202,7 +1264,13 @@
     reconcile(byTestId('board'), colEls);
     for (const id of [...b.columnEls.keys()]) if (!b.columns.has(id)) b.columnEls.delete(id);
     for (const id of [...b.taskEls.keys()]) if (!seenTasks.has(id)) b.taskEls.delete(id);
-    if (active && active !== document.activeElement && active.isConnected) {
+    if (focusTaskOnOpen && b.taskEls.has(focusTaskOnOpen)) {
+      // Opened from a search result or a notification: show that card.
+      const card = b.taskEls.get(focusTaskOnOpen);
+      focusTaskOnOpen = null;
+      card.scrollIntoView({ block: 'center', inline: 'center' });
+      card.focus({ preventScroll: true });
+    } else if (active && active !== document.activeElement && active.isConnected) {
       active.focus({ preventScroll: true });
     }
   }
@@ -1747,6 +1815,7 @@
     }
     setupAuth();
     setupInbox();
+    setupSearch();
     setupHome();
     setupBoard();
     window.addEventListener('hashchange', route);

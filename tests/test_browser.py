@@ -295,8 +295,9 @@ async def test_two_browsers_on_two_servers_edit_one_board_live(
 async def test_a_member_who_loses_access_sees_it_at_once(
     chromium_path: str, two_servers: list[ServerProcess], browser: Browser
 ) -> None:
-    """Bob works on a board in the browser while the owner, through the API (the board has no
-    member management yet), makes him a viewer and then removes him from the workspace."""
+    """Bob works on a board in the browser (he adds a card and finds it again by searching)
+    while the owner, through the API (the board has no member management yet), makes him a
+    viewer and then removes him from the workspace."""
     server = two_servers[0]
     async with aiohttp.ClientSession() as http:
         api = Api(server.url, http)
@@ -324,6 +325,16 @@ async def test_a_member_who_loses_access_sees_it_at_once(
         await expect(tab.by("board-title")).to_have_text("Launch", timeout=TIMEOUT_MS)
         await expect(tab.by("read-only")).to_be_hidden()
         await tab.add_card("To do", "Bob's idea")  # a member edits
+        # Search from the workspace's page: the result opens the board at that card.
+        await tab.by("back-to-projects").click()
+        await tab.by("search-query").fill("idea")
+        await tab.by("search-submit").click()
+        result = tab.by("search-result")
+        await expect(result).to_have_count(1)
+        await expect(result).to_contain_text("Bob's idea")
+        await result.click()
+        await expect(tab.by("board-title")).to_have_text("Launch", timeout=TIMEOUT_MS)
+        await expect(tab.card("Bob's idea")).to_be_focused()
 
         await owner.ok(
             "project_member:set_role",
