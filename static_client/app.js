@@ -747,11 +747,13 @@
       const ws = workspaces.find((w) => w.id === workspaceId);
       if (!ws) {
         renderProjects(null, []);
+        byTestId('members').hidden = true;
         return;
       }
       const projects = await request('project:list', { workspace_id: ws.id });
       if (load !== homeLoad) return;
       renderProjects(ws, projects.data.projects);
+      await loadMembers(ws, () => load === homeLoad);
     } catch (err) {
       if (load === homeLoad) failed(err);
     }
@@ -775,6 +777,133 @@
       ),
     );
     byTestId('workspace-empty').hidden = workspaces.length > 0;
+  }
+
+  // Members: who belongs to the workspace; owners and admins invite, change roles, remove.
+
+  const MANAGES_MEMBERS = new Set(['owner', 'admin']);
+
+  async function loadMembers(ws, current) {
+    const section = byTestId('members');
+    section.dataset.workspaceId = ws.id;
+    if (ws.role === 'guest') {
+      section.hidden = false; // a guest may not list members, but may leave
+      byTestId('member-list').replaceChildren();
+      byTestId('invitation-list').replaceChildren();
+      byTestId('invite-form').hidden = true;
+      return;
+    }
+    const reply = await request('member:list', { workspace_id: ws.id });
+    if (!current()) return;
+    renderMembers(ws, reply.data.members, reply.data.invitations);
+  }
+
+  function renderMembers(ws, members, invitations) {
+    const mine = ws.role;
+    const me = auth && auth.user ? auth.user.id : null;
+    const manages = MANAGES_MEMBERS.has(mine);
+    byTestId('members').hidden = false;
+    byTestId('invite-form').hidden = !manages;
+    // Only owners touch owners, and nobody is made an owner except by an owner.
+    const roles = mine === 'owner' ? ['owner', 'admin', 'member', 'guest'] : ['admin', 'member', 'guest'];
+    byTestId('member-list').replaceChildren(
+      ...members.map((m) => {
+        const editable = manages && m.user_id !== me && (mine === 'owner' || m.role !== 'owner');
+        const role = editable
+          ? h(
+              'select',
+              {
+                'data-testid': 'member-role',
+                'aria-label': `Role of ${m.display_name}`,
+                onchange: (e) => changeMemberRole(ws, m, e.target.value),
+              },
+              ...roles.map((r) => h('option', { value: r, text: r, selected: r === m.role })),
+            )
+          : h('span', { class: 'muted', 'data-testid': 'member-role-text', text: m.role });
+        return h(
+          'li',
+          { 'data-testid': 'member' },
+          h('span', { class: 'member-name', text: m.display_name }),
+          h('span', { class: 'muted small', text: m.email }),
+          role,
+          editable
+            ? h('button', {
+                type: 'button',
+                class: 'btn btn-small btn-quiet',
+                'data-testid': 'member-remove',
+                'aria-label': `Remove ${m.display_name}`,
+                text: 'Remove',
+                onclick: () => removeMember(ws, m),
+              })
+            : null,
+        );
+      }),
+    );
+    byTestId('invitation-list').replaceChildren(
+      ...invitations.map((i) =>
+        h(
+          'li',
+          { 'data-testid': 'invitation' },
+          h('span', { class: 'member-name', text: i.email }),
+          h('span', { class: 'muted small', text: `invited as ${i.role}, waiting for sign-up` }),
+        ),
+      ),
+    );
+  }
+
+  async function changeMemberRole(ws, member, role) {
+    try {
+      await request('member:set_role', { op_id: newOpId(), workspace_id: ws.id, user_id: member.user_id, role });
+      announce(`${member.display_name} is now ${role}.`);
+    } catch (err) {
+      failed(err);
+    }
+    route(); // show the list as it is now
+  }
+
+  async function removeMember(ws, member) {
+    if (!window.confirm(`Remove ${member.display_name} from ${ws.name}?`)) return;
+    try {
+      await request('member:remove', { op_id: newOpId(), workspace_id: ws.id, user_id: member.user_id });
+      announce(`${member.display_name} removed.`);
+    } catch (err) {
+      failed(err);
+    }
+    route();
+  }
+
+  function setupMembers() {
+    byTestId('invite-form').addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const workspaceId = byTestId('members').dataset.workspaceId;
+      const email = byTestId('invite-email').value.trim();
+      const role = byTestId('invite-role').value;
+      if (!email || !workspaceId) return;
+      try {
+        const reply = await request('member:invite', { op_id: newOpId(), workspace_id: workspaceId, email, role });
+        byTestId('invite-email').value = '';
+        notify(
+          reply.data.status === 'added'
+            ? `${email} is now a member (${role}).`
+            : `${email} is invited as ${role}: they join when they sign up.`,
+          'info',
+        );
+      } catch (err) {
+        failed(err);
+      }
+      route();
+    });
+    byTestId('leave-workspace').addEventListener('click', async () => {
+      const workspaceId = byTestId('members').dataset.workspaceId;
+      const ws = workspaces.find((w) => w.id === workspaceId);
+      if (!ws || !window.confirm(`Leave ${ws.name}? You lose access to its projects.`)) return;
+      try {
+        await request('workspace:leave', { op_id: newOpId(), workspace_id: ws.id });
+        window.location.hash = '#/';
+      } catch (err) {
+        failed(err);
+      }
+    });
   }
 
   const DEFAULT_COLUMNS = ['To do', 'Doing', 'Done'];
@@ -1816,6 +1945,7 @@
     setupAuth();
     setupInbox();
     setupSearch();
+    setupMembers();
     setupHome();
     setupBoard();
     window.addEventListener('hashchange', route);

@@ -27,6 +27,7 @@ from tests.pipeline_support import ChildProcess, pipeline_env, start_worker
 from tests.support import (
     JWT_SECRET,
     UNLIMITED_RATES,
+    Account,
     Api,
     ServerProcess,
     connect,
@@ -518,3 +519,57 @@ async def test_a_notification_lights_the_bell_and_opens_its_board(
         assert tab.errors == []
     finally:
         await owner.sio.disconnect()
+
+
+async def test_owners_manage_members_from_the_workspace_page(
+    chromium_path: str, two_servers: list[ServerProcess], browser: Browser
+) -> None:
+    """Ada, in the browser, invites an existing account and a new address, makes the member an
+    admin and removes him; Bob, in another browser, gains and loses the workspace live."""
+    server1, server2 = two_servers
+    async with aiohttp.ClientSession() as http:
+        api = Api(server1.url, http)
+        ada, bob = await api.register("ada"), await api.register("bob")
+    owner = await connect(server1.url, ada.access_token)
+    try:
+        await make_board(owner)  # workspace "Team"
+    finally:
+        await owner.sio.disconnect()
+
+    async def signed_in(server: ServerProcess, account: Account, name: str) -> Tab:
+        tab = await Tab.open(browser, server, name)
+        tab.page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await tab.by("login-email").fill(account.email)
+        await tab.by("login-password").fill(account.password)
+        await tab.by("login-submit").click()
+        await tab.expect_live()
+        return tab
+
+    one = await signed_in(server1, ada, "ada")
+    two = await signed_in(server2, bob, "bob")
+    await expect(two.by("workspace")).to_have_count(0)
+
+    await one.by("workspace").filter(has_text="Team").click()
+    await expect(one.by("member")).to_have_count(1)  # Ada, the owner
+    await one.by("invite-email").fill(bob.email)
+    await one.by("invite-submit").click()
+    await expect(one.by("member")).to_have_count(2)
+    await expect(two.by("workspace").filter(has_text="Team")).to_be_visible(timeout=TIMEOUT_MS)
+    newcomer = f"carol-{uuid.uuid4().hex[:8]}@example.com"
+    await one.by("invite-email").fill(newcomer)
+    await one.by("invite-role").select_option("guest")
+    await one.by("invite-submit").click()
+    await expect(one.by("invitation")).to_contain_text([newcomer])
+
+    bob_row = one.by("member").filter(has_text=bob.email)
+    await bob_row.get_by_test_id("member-role").select_option("admin")
+    await expect(
+        one.by("member").filter(has_text=bob.email).get_by_test_id("member-role")
+    ).to_have_value("admin")
+    await two.by("workspace").filter(has_text="Team").click()
+    await expect(two.by("invite-form")).to_be_visible()  # an admin invites too
+
+    await one.by("member").filter(has_text=bob.email).get_by_test_id("member-remove").click()
+    await expect(one.by("member")).to_have_count(1)
+    await expect(two.by("workspace")).to_have_count(0, timeout=TIMEOUT_MS)
+    assert one.errors + two.errors == []
