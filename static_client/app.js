@@ -484,7 +484,10 @@
 
   function parseRoute() {
     const parts = window.location.hash.replace(/^#\/?/, '').split('/');
-    if (parts[0] === 'p' && UUID_RE.test(parts[1] || '')) return { name: 'board', id: parts[1] };
+    if (parts[0] === 'p' && UUID_RE.test(parts[1] || '')) {
+      const task = parts[2] === 't' && UUID_RE.test(parts[3] || '') ? parts[3] : null;
+      return { name: 'board', id: parts[1], task };
+    }
     if (parts[0] === 'w' && UUID_RE.test(parts[1] || '')) return { name: 'home', id: parts[1] };
     return { name: 'home', id: null };
   }
@@ -503,7 +506,9 @@
     if (r.name === 'board') {
       showView('board');
       openBoard(r.id);
+      showCardPanel(r.task);
     } else {
+      showCardPanel(null);
       leaveBoard();
       showView('home');
       document.title = 'Boardroom';
@@ -724,6 +729,229 @@
         toggleInbox(false);
         byTestId('bell').focus();
       }
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The card panel: one task in full (#/p/<project>/t/<task>), live
+
+  const panel = { taskId: null, details: null, names: new Map(), timer: null, load: 0 };
+  const LINK_RE = /(https?:\/\/[^\s<>"]+)/g;
+
+  function openCard(taskId) {
+    if (board) window.location.hash = `#/p/${board.projectId}/t/${taskId}`;
+  }
+
+  function closeCard() {
+    if (board) window.location.hash = `#/p/${board.projectId}`;
+  }
+
+  /** Show (taskId) or hide (null) the panel; called by the router. */
+  function showCardPanel(taskId) {
+    const el = byTestId('card-panel');
+    if (!taskId) {
+      const had = panel.taskId;
+      panel.taskId = null;
+      panel.details = null;
+      el.hidden = true;
+      if (had && board && board.taskEls.has(had)) board.taskEls.get(had).focus({ preventScroll: true });
+      return;
+    }
+    const opening = panel.taskId !== taskId;
+    panel.taskId = taskId;
+    el.hidden = false;
+    if (opening) {
+      panel.details = null;
+      byTestId('card-panel-title').textContent = 'Loading…';
+    }
+    // On opening, and on each (re)connect while open: what happened meanwhile is read again.
+    loadCardPanel().then(() => {
+      if (opening) byTestId('card-panel-close').focus();
+    });
+  }
+
+  function refreshCardPanelSoon() {
+    clearTimeout(panel.timer);
+    panel.timer = setTimeout(() => loadCardPanel(), 150);
+  }
+
+  async function loadCardPanel() {
+    const taskId = panel.taskId;
+    const b = board;
+    if (!taskId || !b) return;
+    const load = ++panel.load;
+    try {
+      if (!socket || !socket.connected) return;
+      const [details, history] = await Promise.all([
+        request('task:get', { project_id: b.projectId, task_id: taskId }),
+        request('task:history', { project_id: b.projectId, task_id: taskId, limit: 20 }),
+      ]);
+      if (load !== panel.load || panel.taskId !== taskId) return;
+      if (!panel.names.size && b.project) await loadNames(b.project.workspace_id);
+      panel.details = details.data;
+      renderCardPanel(details.data, history.data.events);
+    } catch (err) {
+      if (err.code === 'not_found') {
+        notify('That card no longer exists.', 'info');
+        closeCard();
+      } else {
+        failed(err);
+      }
+    }
+  }
+
+  /** Display names of the workspace's members, for comment authors (a guest cannot list). */
+  async function loadNames(workspaceId) {
+    try {
+      const reply = await request('member:list', { workspace_id: workspaceId });
+      for (const m of reply.data.members) panel.names.set(m.user_id, m.display_name);
+    } catch (_) {
+      /* authors are then shown without names */
+    }
+  }
+
+  /** Text with its links made clickable; everything else stays text (never HTML). */
+  function linkified(text) {
+    const out = [];
+    let last = 0;
+    for (const match of text.matchAll(LINK_RE)) {
+      out.push(text.slice(last, match.index));
+      out.push(h('a', { href: match[0], rel: 'noopener noreferrer', target: '_blank', text: match[0] }));
+      last = match.index + match[0].length;
+    }
+    out.push(text.slice(last));
+    return out;
+  }
+
+  function renderCardPanel(details, history) {
+    const task = details.task;
+    const editable = !readOnly(board);
+    byTestId('card-panel-title').textContent = task.archived_at ? `${task.title} (archived)` : task.title;
+    byTestId('card-description').replaceChildren(
+      ...(task.description ? linkified(task.description) : [h('span', { class: 'muted', text: 'No description.' })]),
+    );
+    const input = byTestId('card-description-input');
+    if (document.activeElement !== input) input.value = task.description || '';
+    input.hidden = !editable;
+    byTestId('card-description-save').hidden = !editable;
+    byTestId('card-due-form').hidden = !editable && !task.due_at;
+    const due = byTestId('card-due-input');
+    if (document.activeElement !== due) due.value = task.due_at ? toLocalInput(task.due_at) : '';
+    due.disabled = !editable;
+    byTestId('card-due-save').hidden = !editable;
+    byTestId('card-due-clear').hidden = !editable || !task.due_at;
+    const items = [...details.checklist].sort(byPosition);
+    const done = items.filter((i) => i.done).length;
+    byTestId('checklist-progress').textContent = items.length ? `${done}/${items.length}` : '';
+    byTestId('checklist').replaceChildren(
+      ...items.map((item) =>
+        h(
+          'li',
+          { 'data-testid': 'checklist-item' },
+          h('input', {
+            type: 'checkbox',
+            id: `check-${item.id}`,
+            checked: item.done,
+            disabled: !editable,
+            onchange: (e) => cardChange('checklist:toggle', { item_id: item.id, done: e.target.checked }),
+          }),
+          h('label', { for: `check-${item.id}`, text: item.text }),
+          editable
+            ? h('button', {
+                type: 'button',
+                class: 'icon-btn danger',
+                'aria-label': `Delete ${item.text}`,
+                text: '×',
+                onclick: () => cardChange('checklist:delete', { item_id: item.id }),
+              })
+            : null,
+        ),
+      ),
+    );
+    byTestId('checklist-form').hidden = !editable;
+    const me = auth && auth.user ? auth.user.id : null;
+    byTestId('comments').replaceChildren(
+      ...details.comments.map((c) =>
+        h(
+          'li',
+          { 'data-testid': 'comment' },
+          h('strong', { text: c.author_id === me ? 'You' : panel.names.get(c.author_id) || 'A member' }),
+          h('p', {}, ...linkified(c.body.replace(MENTION_RE, (m) => `@${panel.names.get(m.slice(2, -1)) || '…'}`))),
+        ),
+      ),
+    );
+    byTestId('comment-form').hidden = board && board.role === 'viewer';
+    byTestId('card-history').replaceChildren(
+      ...history.map((ev) => h('li', { text: `${ev.type.replace('.', ' ')} · ${new Date(ev.at).toLocaleString()}` })),
+    );
+    byTestId('card-panel-archive').hidden = !editable || Boolean(task.archived_at);
+  }
+
+  function toLocalInput(iso) {
+    const d = new Date(iso);
+    const pad = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  }
+
+  /** A change of the open card; the panel refreshes from the event it causes. */
+  async function cardChange(event, fields) {
+    const b = board;
+    if (!b || !panel.taskId) return null;
+    try {
+      const reply = await request(event, { op_id: newOpId(), project_id: b.projectId, ...fields });
+      refreshCardPanelSoon();
+      return reply.data;
+    } catch (err) {
+      if (err.code === 'conflict') {
+        notify('Someone changed this card meanwhile: the panel shows their version; apply yours again.', 'error');
+        refreshCardPanelSoon();
+      } else {
+        failed(err);
+      }
+      return null;
+    }
+  }
+
+  function setupCardPanel() {
+    byTestId('card-panel-close').addEventListener('click', closeCard);
+    document.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && panel.taskId && !byTestId('card-panel').hidden) closeCard();
+    });
+    byTestId('card-description-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      const task = panel.details && panel.details.task;
+      if (!task) return;
+      const description = byTestId('card-description-input').value;
+      if (description === (task.description || '')) return;
+      cardChange('task:update', { task_id: task.id, base_version: task.version, description });
+    });
+    byTestId('card-due-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      const task = panel.details && panel.details.task;
+      const value = byTestId('card-due-input').value;
+      if (!task || !value) return;
+      cardChange('task:update', { task_id: task.id, base_version: task.version, due_at: new Date(value).toISOString() });
+    });
+    byTestId('card-due-clear').addEventListener('click', () => {
+      const task = panel.details && panel.details.task;
+      if (task) cardChange('task:update', { task_id: task.id, base_version: task.version, due_at: null });
+    });
+    byTestId('checklist-form').addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const input = byTestId('checklist-text');
+      const text = input.value.trim();
+      if (!text || !panel.taskId) return;
+      if (await cardChange('checklist:add', { task_id: panel.taskId, text })) input.value = '';
+    });
+    byTestId('comment-form').addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const input = byTestId('comment-body');
+      const body = input.value.trim();
+      if (!body || !panel.taskId) return;
+      if (await cardChange('comment:create', { task_id: panel.taskId, body })) input.value = '';
+    });
+    byTestId('card-panel-archive').addEventListener('click', async () => {
+      if (panel.taskId && (await cardChange('task:archive', { task_id: panel.taskId }))) closeCard();
     });
   }
 
@@ -1106,6 +1334,7 @@
   }
 
   function leaveBoard() {
+    panel.names = new Map(); // the next board may be of another workspace
     if (!board) return;
     const old = board;
     board = null;
@@ -1265,6 +1494,9 @@
 
   function applyChange(b, ev) {
     const d = ev.data || {};
+    if (panel.taskId && (d.task_id === panel.taskId || (d.task && d.task.id === panel.taskId))) {
+      refreshCardPanelSoon();
+    }
     switch (ev.type) {
       case 'column.created':
       case 'column.renamed':
@@ -1841,7 +2073,11 @@
 
     container.addEventListener('click', (e) => {
       const button = e.target.closest('button');
-      if (!button) return;
+      if (!button) {
+        const card = e.target.closest('.card');
+        if (card && !card.classList.contains('editing')) openCard(card.dataset.taskId);
+        return;
+      }
       const card = button.closest('.card');
       const column = button.closest('.column');
       switch (button.dataset.testid) {
@@ -1871,12 +2107,15 @@
 
     container.addEventListener('keydown', (e) => {
       const target = e.target;
-      if (readOnly(board)) return;
+      if (readOnly(board) && !(e.key === 'Enter' && target.classList.contains('card'))) return;
       if (target.classList.contains('card')) {
         if (e.altKey && ['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight'].includes(e.key)) {
           e.preventDefault();
           keyboardMoveTask(target, e.key);
-        } else if (e.key === 'Enter' || e.key === 'F2') {
+        } else if (e.key === 'Enter') {
+          e.preventDefault();
+          openCard(target.dataset.taskId);
+        } else if (e.key === 'F2') {
           e.preventDefault();
           startRenameCard(target);
         } else if (e.key === 'Delete') {
@@ -1946,6 +2185,7 @@
     setupInbox();
     setupSearch();
     setupMembers();
+    setupCardPanel();
     setupHome();
     setupBoard();
     window.addEventListener('hashchange', route);

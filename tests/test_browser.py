@@ -573,3 +573,83 @@ async def test_owners_manage_members_from_the_workspace_page(
     await expect(one.by("member")).to_have_count(1)
     await expect(two.by("workspace")).to_have_count(0, timeout=TIMEOUT_MS)
     assert one.errors + two.errors == []
+
+
+async def test_a_card_opens_in_a_panel_with_its_own_url_and_edits_live(
+    chromium_path: str, two_servers: list[ServerProcess], browser: Browser
+) -> None:
+    """Ada and Bob, on two servers, open the same card: description (links clickable),
+    checklist and comments change live in both panels; the URL reopens the card."""
+    server1, server2 = two_servers
+    async with aiohttp.ClientSession() as http:
+        api = Api(server1.url, http)
+        ada, bob = await api.register("ada"), await api.register("bob")
+    owner = await connect(server1.url, ada.access_token)
+    try:
+        board = await make_board(owner)
+        await owner.ok(
+            "member:invite",
+            {
+                "op_id": op(),
+                "workspace_id": board.workspace_id,
+                "email": bob.email,
+                "role": "member",
+            },
+        )
+        await owner.ok(
+            "task:create",
+            {
+                "op_id": op(),
+                "project_id": board.project_id,
+                "column_id": board.column_id,
+                "title": "Ship it",
+            },
+        )
+    finally:
+        await owner.sio.disconnect()
+
+    async def on_board(server: ServerProcess, account: Account, name: str) -> Tab:
+        tab = await Tab.open(browser, server, name)
+        await tab.by("login-email").fill(account.email)
+        await tab.by("login-password").fill(account.password)
+        await tab.by("login-submit").click()
+        await tab.expect_live()
+        await tab.by("workspace").filter(has_text="Team").click()
+        await tab.by("project").filter(has_text="Launch").click()
+        await tab.expect_cards("To do", ["Ship it"])
+        return tab
+
+    one, two = await on_board(server1, ada, "ada"), await on_board(server2, bob, "bob")
+    await one.card("Ship it").get_by_test_id("card-title").click()  # a click opens it
+    await expect(one.by("card-panel-title")).to_have_text("Ship it")
+    assert re.search(r"#/p/[0-9a-f-]+/t/[0-9a-f-]+$", one.page.url)
+    await two.card("Ship it").focus()
+    await two.page.keyboard.press("Enter")  # so does Enter
+    await expect(two.by("card-panel-title")).to_have_text("Ship it")
+
+    await one.by("card-description-input").fill("Spec: https://example.com/spec")
+    await one.by("card-description-save").click()
+    link = two.by("card-description").get_by_role("link")
+    await expect(link).to_have_attribute("href", "https://example.com/spec", timeout=TIMEOUT_MS)
+
+    await two.by("checklist-text").fill("Outline")
+    await two.by("checklist-add").click()
+    await expect(one.by("checklist-item").locator("label")).to_have_text(
+        ["Outline"], timeout=TIMEOUT_MS
+    )
+    await one.by("checklist-item").get_by_role("checkbox").check()
+    await expect(two.by("checklist-progress")).to_have_text("1/1", timeout=TIMEOUT_MS)
+
+    await two.by("comment-body").fill("Looks good to me")
+    await two.by("comment-add").click()
+    await expect(one.by("comment")).to_contain_text(["Bob"], timeout=TIMEOUT_MS)
+    await expect(one.by("comment")).to_contain_text(["Looks good to me"])
+    await expect(one.by("card-history").locator("li")).not_to_have_count(0)
+
+    await one.page.reload()  # the card has its own URL
+    await one.expect_live()
+    await expect(one.by("card-panel-title")).to_have_text("Ship it", timeout=TIMEOUT_MS)
+    await expect(one.by("checklist-progress")).to_have_text("1/1")
+    await one.page.keyboard.press("Escape")
+    await expect(one.by("card-panel")).to_be_hidden()
+    assert one.errors + two.errors == []
