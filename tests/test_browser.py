@@ -17,6 +17,8 @@ import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -29,6 +31,8 @@ from tests.support import (
     UNLIMITED_RATES,
     Account,
     Api,
+    Board,
+    Client,
     ServerProcess,
     connect,
     free_port,
@@ -144,6 +148,73 @@ class Tab:
         await col.get_by_test_id("new-card-title").fill(title)
         await col.get_by_test_id("add-card").click()
         await expect(self.card(title)).to_be_visible(timeout=TIMEOUT_MS)
+
+    @classmethod
+    async def signed_in(
+        cls, browser: Browser, server: ServerProcess, account: Account, name: str
+    ) -> Tab:
+        """A tab logged in as ``account`` through the login form; it accepts every dialog."""
+        tab = await cls.open(browser, server, name)
+        tab.page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await tab.by("login-email").fill(account.email)
+        await tab.by("login-password").fill(account.password)
+        await tab.by("login-submit").click()
+        await tab.expect_live()
+        return tab
+
+    async def open_launch_board(self) -> None:
+        await self.by("workspace").filter(has_text="Team").click()
+        await self.by("project").filter(has_text="Launch").click()
+        await expect(self.by("board-title")).to_have_text("Launch", timeout=TIMEOUT_MS)
+
+
+@dataclass
+class Team:
+    """Ada, who owns workspace "Team" with project "Launch" and column "To do", and Bob."""
+
+    ada: Account
+    bob: Account
+    board: Board
+    owner: Client  # Ada's socket: the owner's side of each test goes through the API
+    task_id: str | None  # the card made with the team, if any
+
+
+@asynccontextmanager
+async def team(
+    server: ServerProcess, *, bob_is_member: bool = True, task: str | None = None
+) -> AsyncIterator[Team]:
+    """Set up by API (the browser under test is someone else's), Ada's socket closed after."""
+    async with aiohttp.ClientSession() as http:
+        api = Api(server.url, http)
+        ada, bob = await api.register("ada"), await api.register("bob")
+    owner = await connect(server.url, ada.access_token)
+    try:
+        board = await make_board(owner)
+        if bob_is_member:
+            await owner.ok(
+                "member:invite",
+                {
+                    "op_id": op(),
+                    "workspace_id": board.workspace_id,
+                    "email": bob.email,
+                    "role": "member",
+                },
+            )
+        task_id = None
+        if task:
+            created = await owner.ok(
+                "task:create",
+                {
+                    "op_id": op(),
+                    "project_id": board.project_id,
+                    "column_id": board.column_id,
+                    "title": task,
+                },
+            )
+            task_id = created["data"]["id"]
+        yield Team(ada, bob, board, owner, task_id)
+    finally:
+        await owner.sio.disconnect()
 
 
 async def test_two_browsers_on_two_servers_edit_one_board_live(
@@ -300,30 +371,11 @@ async def test_a_member_who_loses_access_sees_it_at_once(
     while the owner, through the API (the board has no member management yet), makes him a
     viewer and then removes him from the workspace."""
     server = two_servers[0]
-    async with aiohttp.ClientSession() as http:
-        api = Api(server.url, http)
-        ada, bob = await api.register("ada"), await api.register("bob")
-    owner = await connect(server.url, ada.access_token)
-    try:
-        board = await make_board(owner)  # workspace "Team", project "Launch", column "To do"
+    async with team(server) as t:
+        board, owner, bob = t.board, t.owner, t.bob
         ids = {"workspace_id": board.workspace_id, "user_id": bob.user_id}
-        await owner.ok(
-            "member:invite",
-            {
-                "op_id": op(),
-                "workspace_id": board.workspace_id,
-                "email": bob.email,
-                "role": "member",
-            },
-        )
-        tab = await Tab.open(browser, server, "bob")
-        await tab.by("login-email").fill(bob.email)
-        await tab.by("login-password").fill(bob.password)
-        await tab.by("login-submit").click()
-        await tab.expect_live()
-        await tab.by("workspace").filter(has_text="Team").click()
-        await tab.by("project").filter(has_text="Launch").click()
-        await expect(tab.by("board-title")).to_have_text("Launch", timeout=TIMEOUT_MS)
+        tab = await Tab.signed_in(browser, server, bob, "bob")
+        await tab.open_launch_board()
         await expect(tab.by("read-only")).to_be_hidden()
         await tab.add_card("To do", "Bob's idea")  # a member edits
         # Search from the workspace's page: the result opens the board at that card.
@@ -360,8 +412,6 @@ async def test_a_member_who_loses_access_sees_it_at_once(
         await expect(tab.by("workspace")).to_have_count(0, timeout=TIMEOUT_MS)
         await tab.expect_live()
         assert tab.errors == []
-    finally:
-        await owner.sio.disconnect()
 
 
 PHONE_WIDTH = 390
@@ -460,35 +510,9 @@ async def test_a_notification_lights_the_bell_and_opens_its_board(
     notification arrives live: the bell counts it, the list says what happened, and a click
     marks it read and opens the board."""
     server = server_with_worker
-    async with aiohttp.ClientSession() as http:
-        api = Api(server.url, http)
-        ada, bob = await api.register("ada"), await api.register("bob")
-    owner = await connect(server.url, ada.access_token)
-    try:
-        board = await make_board(owner)
-        await owner.ok(
-            "member:invite",
-            {
-                "op_id": op(),
-                "workspace_id": board.workspace_id,
-                "email": bob.email,
-                "role": "member",
-            },
-        )
-        task = await owner.ok(
-            "task:create",
-            {
-                "op_id": op(),
-                "project_id": board.project_id,
-                "column_id": board.column_id,
-                "title": "Ship it",
-            },
-        )
-        tab = await Tab.open(browser, server, "bob")
-        await tab.by("login-email").fill(bob.email)
-        await tab.by("login-password").fill(bob.password)
-        await tab.by("login-submit").click()
-        await tab.expect_live()
+    async with team(server, task="Ship it") as t:
+        board, owner, bob = t.board, t.owner, t.bob
+        tab = await Tab.signed_in(browser, server, bob, "bob")
         await expect(tab.by("bell")).to_be_visible()
         await expect(tab.by("unread-count")).to_be_hidden()
 
@@ -497,7 +521,7 @@ async def test_a_notification_lights_the_bell_and_opens_its_board(
             {
                 "op_id": op(),
                 "project_id": board.project_id,
-                "task_id": task["data"]["id"],
+                "task_id": t.task_id,
                 "user_id": bob.user_id,
             },
         )
@@ -517,8 +541,6 @@ async def test_a_notification_lights_the_bell_and_opens_its_board(
         await expect(tab.by("notification")).not_to_have_class(re.compile("unread"))
         await expect(tab.by("unread-count")).to_be_hidden()
         assert tab.errors == []
-    finally:
-        await owner.sio.disconnect()
 
 
 async def test_owners_manage_members_from_the_workspace_page(
@@ -527,26 +549,10 @@ async def test_owners_manage_members_from_the_workspace_page(
     """Ada, in the browser, invites an existing account and a new address, makes the member an
     admin and removes him; Bob, in another browser, gains and loses the workspace live."""
     server1, server2 = two_servers
-    async with aiohttp.ClientSession() as http:
-        api = Api(server1.url, http)
-        ada, bob = await api.register("ada"), await api.register("bob")
-    owner = await connect(server1.url, ada.access_token)
-    try:
-        await make_board(owner)  # workspace "Team"
-    finally:
-        await owner.sio.disconnect()
-
-    async def signed_in(server: ServerProcess, account: Account, name: str) -> Tab:
-        tab = await Tab.open(browser, server, name)
-        tab.page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
-        await tab.by("login-email").fill(account.email)
-        await tab.by("login-password").fill(account.password)
-        await tab.by("login-submit").click()
-        await tab.expect_live()
-        return tab
-
-    one = await signed_in(server1, ada, "ada")
-    two = await signed_in(server2, bob, "bob")
+    async with team(server1, bob_is_member=False) as t:
+        ada, bob = t.ada, t.bob
+    one = await Tab.signed_in(browser, server1, ada, "ada")
+    two = await Tab.signed_in(browser, server2, bob, "bob")
     await expect(two.by("workspace")).to_have_count(0)
 
     await one.by("workspace").filter(has_text="Team").click()
@@ -581,41 +587,12 @@ async def test_a_card_opens_in_a_panel_with_its_own_url_and_edits_live(
     """Ada and Bob, on two servers, open the same card: description (links clickable),
     checklist and comments change live in both panels; the URL reopens the card."""
     server1, server2 = two_servers
-    async with aiohttp.ClientSession() as http:
-        api = Api(server1.url, http)
-        ada, bob = await api.register("ada"), await api.register("bob")
-    owner = await connect(server1.url, ada.access_token)
-    try:
-        board = await make_board(owner)
-        await owner.ok(
-            "member:invite",
-            {
-                "op_id": op(),
-                "workspace_id": board.workspace_id,
-                "email": bob.email,
-                "role": "member",
-            },
-        )
-        await owner.ok(
-            "task:create",
-            {
-                "op_id": op(),
-                "project_id": board.project_id,
-                "column_id": board.column_id,
-                "title": "Ship it",
-            },
-        )
-    finally:
-        await owner.sio.disconnect()
+    async with team(server1, task="Ship it") as t:
+        ada, bob = t.ada, t.bob
 
     async def on_board(server: ServerProcess, account: Account, name: str) -> Tab:
-        tab = await Tab.open(browser, server, name)
-        await tab.by("login-email").fill(account.email)
-        await tab.by("login-password").fill(account.password)
-        await tab.by("login-submit").click()
-        await tab.expect_live()
-        await tab.by("workspace").filter(has_text="Team").click()
-        await tab.by("project").filter(has_text="Launch").click()
+        tab = await Tab.signed_in(browser, server, account, name)
+        await tab.open_launch_board()
         await tab.expect_cards("To do", ["Ship it"])
         return tab
 
