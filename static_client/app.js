@@ -311,6 +311,9 @@
       board.ready = false;
       board.joining = null;
       board.joinGen += 1;
+      // Who else is here is unknown while offline: the next join's presence tells again.
+      board.presence = [];
+      renderPresence();
     }
     if (reason === 'io client disconnect') return;
     setStatus('reconnecting');

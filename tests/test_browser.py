@@ -338,10 +338,12 @@ async def test_two_browsers_on_two_servers_edit_one_board_live(
     await two.by("card-title-input").fill("Publish it, offline")
     await two.by("card-title-input").press("Enter")
     await expect(two.by("connection-status")).to_contain_text("1 change waiting")
+    await expect(two.by("viewer")).to_have_count(0)  # who is here is unknown while offline
     await asyncio.to_thread(server2.restart)
     await two.expect_live()
     for tab in (one, two):
         await tab.expect_cards("Shipped", ["Publish it, offline"])
+    await expect(two.by("viewer")).to_have_text(["Ada ×2"])  # noqa: RUF001  # told again
 
     # --- 2's access token is rejected: it rotates its refresh token and reconnects ----------
     session_js = "JSON.parse(sessionStorage.getItem('boardroom.session'))"
