@@ -24,6 +24,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.axe_support import RUN, axe_script, serious_violations
 from tests.conftest import Services
 from tests.pipeline_support import ChildProcess, pipeline_env, start_worker
 from tests.support import (
@@ -632,3 +633,44 @@ async def test_a_card_opens_in_a_panel_with_its_own_url_and_edits_live(
     await one.page.keyboard.press("Escape")
     await expect(one.by("card-panel")).to_be_hidden()
     assert one.errors + two.errors == []
+
+
+async def test_every_screen_passes_the_accessibility_check(
+    chromium_path: str, two_servers: list[ServerProcess], browser: Browser
+) -> None:
+    """axe-core (WCAG 2 A and AA, and best practices) on the login page, a workspace with
+    members, a board, an open card and the notification list: no serious or critical
+    violation. The page's Content-Security-Policy is bypassed only to inject axe itself."""
+    server = two_servers[0]
+    axe = await asyncio.to_thread(axe_script)
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = Tab(await context.new_page(), "axe")
+    found: dict[str, list[str]] = {}
+
+    async def check(screen: str) -> None:
+        await tab.page.evaluate(axe)
+        found[screen] = serious_violations(await tab.page.evaluate(RUN))
+
+    await tab.page.goto(server.url + "/")
+    await check("login")
+    async with team(server, task="Ship it") as t:
+        await tab.by("login-email").fill(t.ada.email)
+        await tab.by("login-password").fill(t.ada.password)
+        await tab.by("login-submit").click()
+        await tab.expect_live()
+        await tab.by("workspace").filter(has_text="Team").click()
+        await expect(tab.by("member")).to_have_count(2)
+        await check("workspace")
+        await tab.by("project").filter(has_text="Launch").click()
+        await tab.expect_cards("To do", ["Ship it"])
+        await check("board")
+        await tab.card("Ship it").get_by_test_id("card-title").click()
+        await expect(tab.by("card-panel-title")).to_have_text("Ship it")
+        await check("card panel")
+        await tab.by("bell").click()
+        await expect(tab.by("notification-panel")).to_be_visible()
+        await check("notifications")
+    assert found == {screen: [] for screen in found}, found
+    assert len(found) == 5
+    assert tab.errors == []
