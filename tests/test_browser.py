@@ -674,3 +674,56 @@ async def test_every_screen_passes_the_accessibility_check(
     assert found == {screen: [] for screen in found}, found
     assert len(found) == 5
     assert tab.errors == []
+
+
+async def test_the_board_and_the_card_panel_work_from_the_keyboard_alone(
+    chromium_path: str, two_servers: list[ServerProcess], browser: Browser
+) -> None:
+    """Tab to a card, move it with Alt+arrows, open it with Enter, edit its description and
+    add a checklist item without the mouse, close it with Escape: the focus returns to it.
+    (The checklist field is focused directly, skipping the date-time field's parts.)"""
+    server = two_servers[0]
+    async with team(server, bob_is_member=False, task="First") as t:
+        await t.owner.ok(
+            "task:create",
+            {
+                "op_id": op(),
+                "project_id": t.board.project_id,
+                "column_id": t.board.column_id,
+                "title": "Second",
+            },
+        )
+        tab = await Tab.signed_in(browser, server, t.ada, "ada")
+        await tab.open_launch_board()
+        await tab.expect_cards("To do", ["First", "Second"])
+        keyboard = tab.page.keyboard
+        focused_card = (
+            "document.activeElement.closest('.card')?.querySelector('.card-title')?.textContent"
+        )
+        for _ in range(60):  # Tab through the page to the first card
+            await keyboard.press("Tab")
+            if await tab.page.evaluate(focused_card) == "First":
+                break
+        assert await tab.page.evaluate(focused_card) == "First"
+        await keyboard.press("Alt+ArrowDown")
+        await tab.expect_cards("To do", ["Second", "First"])
+        await expect(tab.card("First")).to_be_focused()
+
+        await keyboard.press("Enter")
+        await expect(tab.by("card-panel-title")).to_have_text("First")
+        await expect(tab.by("card-panel-close")).to_be_focused()
+        await keyboard.press("Tab")
+        await expect(tab.by("card-description-input")).to_be_focused()
+        await keyboard.type("Typed without a mouse")
+        await keyboard.press("Tab")
+        await expect(tab.by("card-description-save")).to_be_focused()
+        await keyboard.press("Enter")
+        await expect(tab.by("card-description")).to_have_text("Typed without a mouse")
+        await tab.by("checklist-text").focus()
+        await keyboard.type("Check it")
+        await keyboard.press("Enter")
+        await expect(tab.by("checklist-item").locator("label")).to_have_text(["Check it"])
+        await keyboard.press("Escape")
+        await expect(tab.by("card-panel")).to_be_hidden()
+        await expect(tab.card("First")).to_be_focused()
+        assert tab.errors == []
