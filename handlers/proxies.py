@@ -25,12 +25,17 @@ def trusted_networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs)
 
 
-def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        ip = ipaddress.ip_address(address.strip())
+        return ipaddress.ip_address(text.strip())
     except ValueError:
-        return False
-    return any(ip in network for network in networks)
+        return None
+
+
+def _trusted(
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None, networks: tuple[Network, ...]
+) -> bool:
+    return ip is not None and any(ip in network for network in networks)
 
 
 def client_address(
@@ -38,21 +43,14 @@ def client_address(
 ) -> str | None:
     """The client's address: the peer itself unless it is a trusted proxy; then the right-most
     ``X-Forwarded-For`` entry that is not one (the left-most, if every entry is)."""
-    if peer is None or not networks or not _trusted(peer, networks):
+    if peer is None or not networks or not _trusted(_address(peer), networks):
         return peer
     hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
     for hop in reversed(hops):
-        if not _trusted(hop, networks):
-            return hop if _is_address(hop) else peer
+        ip = _address(hop)
+        if not _trusted(ip, networks):
+            return hop if ip is not None else peer
     return hops[0] if hops else peer
-
-
-def _is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def trusted_proxy_middleware(networks: tuple[Network, ...]) -> Any:

@@ -32,11 +32,15 @@ STALLED_GAUGE = "boardroom_worker_stalled"
 class AuditWatch:
     def __init__(self, stall_after: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._stall_after = stall_after
-        self.settle = timedelta(seconds=stall_after)
         self._clock = clock
         self._last_progress = clock()
         self.arrears = Arrears(0, 0.0)
         self.stalled = False
+
+    @property
+    def settle(self) -> timedelta:
+        """Events published more recently than this may still be on their way."""
+        return timedelta(seconds=self._stall_after)
 
     def progressed(self) -> None:
         """The audit agent finished a message."""
